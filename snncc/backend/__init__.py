@@ -1,0 +1,1 @@
+"""Stage: backend (to be built by a later issue)."""

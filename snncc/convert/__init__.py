@@ -1,0 +1,1 @@
+"""Stage: convert (to be built by a later issue)."""

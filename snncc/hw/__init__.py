@@ -1,0 +1,1 @@
+"""Stage: hw (to be built by a later issue)."""

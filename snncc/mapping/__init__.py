@@ -1,0 +1,1 @@
+"""Stage: mapping (to be built by a later issue)."""

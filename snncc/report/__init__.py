@@ -1,0 +1,1 @@
+"""Stage: report (to be built by a later issue)."""

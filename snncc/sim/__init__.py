@@ -1,0 +1,1 @@
+"""Stage: sim (to be built by a later issue)."""
