@@ -123,7 +123,10 @@ class LayerGraph:
         feeds = self._feeds(x)
         values: dict[str, np.ndarray] = {}
         for lay in self.layers:
-            args = [feeds[lay.name]] if isinstance(lay, L.Input) else [values[i] for i in lay.inputs]
+            if isinstance(lay, L.Input):
+                args = [feeds[lay.name]]
+            else:
+                args = [values[i] for i in lay.inputs]
             values[lay.name] = LAYER_FUNCTIONS[type(lay)](lay, args)
         if return_all:
             return {k: v.astype(np.float32) for k, v in values.items()}
@@ -164,7 +167,8 @@ def verify(graph: LayerGraph) -> None:
             raise FrontendError(f"two layers are named {lay.name!r}")
         for i in lay.inputs:
             if i not in seen:
-                raise FrontendError(f"layer {lay.name!r} reads {i!r}, which is not an earlier layer")
+                raise FrontendError(
+                    f"layer {lay.name!r} reads {i!r}, which is not an earlier layer")
         _check_shape(lay, [seen[i].shape for i in lay.inputs])
         seen[lay.name] = lay
     if not graph.inputs or not graph.outputs:
