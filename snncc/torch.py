@@ -184,7 +184,10 @@ def export_onnx(model: torch.nn.Module, example_input: torch.Tensor, path: str |
     model.eval()
     try:
         with tempfile.TemporaryDirectory() as tmpdir, warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's
+            # The TorchScript exporter's deprecation notices (and only those).
+            warnings.filterwarnings("ignore", "You are using the legacy TorchScript",
+                                    DeprecationWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
             raw = Path(tmpdir) / "raw.onnx"
             torch.onnx.export(model, (example_input,), raw, dynamo=False,
                               opset_version=opset, input_names=[input_name],
@@ -199,6 +202,7 @@ def export_onnx(model: torch.nn.Module, example_input: torch.Tensor, path: str |
     has = any((f.domain, f.name) == (SOFTLIF_DOMAIN, SOFTLIF_OP) for f in proto.functions)
     if nodes and not has:
         proto.functions.append(softlif_function(opset))
+        proto.ir_version = max(proto.ir_version, 8)  # model-local functions need IR >= 8
     onnx.checker.check_model(proto, full_check=True)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

@@ -40,16 +40,8 @@ from onnx import helper
 from snncc.errors import FrontendError
 from snncc.ir import softlif_rate
 
-__all__ = [
-    "SOFTLIF_ATTRS",
-    "SOFTLIF_DEFAULTS",
-    "SOFTLIF_DOMAIN",
-    "SOFTLIF_OP",
-    "add_softlif",
-    "fit_softlif",
-    "softlif_function",
-    "softlif_params",
-]
+__all__ = ["SOFTLIF_ATTRS", "SOFTLIF_DEFAULTS", "SOFTLIF_DOMAIN", "SOFTLIF_OP", "add_softlif",
+           "fit_softlif", "softlif_function", "softlif_params"]
 
 SOFTLIF_DOMAIN = "snncc"
 SOFTLIF_OP = "SoftLIF"
@@ -66,7 +58,9 @@ def softlif_function(opset: int = 17) -> onnx.FunctionProto:
     """The ONNX function ``snncc:SoftLIF(X) -> Y`` (see the module docstring for the body).
 
     Args:
-        opset: Version of the default ONNX domain the body uses; must equal the model's.
+        opset: Version of the default ONNX domain the body uses; must equal the model's. From
+            15 on the body casts its constants to the input's type (float16/32/64 all work);
+            below 15 it is float32 only.
 
     Returns:
         A FunctionProto whose attributes default to :data:`SOFTLIF_DEFAULTS`.
@@ -141,7 +135,8 @@ def add_softlif(model: onnx.ModelProto, input_name: str, output_name: str, *,
     """Append a ``snncc:SoftLIF`` node ``input_name -> output_name`` to ``model``'s graph.
 
     The model is changed in place (and returned): the node is appended to the graph, the function
-    is added to ``model.functions`` if absent, and the ``snncc`` opset import (version 1) if absent.
+    is added to ``model.functions`` if absent (raising the IR version to 8 if lower), and the
+    ``snncc`` opset import (version 1) if absent.
     The node carries all four attributes (defaults: :data:`SOFTLIF_DEFAULTS`). The caller keeps the
     graph topologically sorted, e.g. by naming a graph output as ``output_name``.
 
@@ -168,6 +163,7 @@ def add_softlif(model: onnx.ModelProto, input_name: str, output_name: str, *,
         raise ValueError("model has no opset import for the default ONNX domain")
     if not any(f.domain == SOFTLIF_DOMAIN and f.name == SOFTLIF_OP for f in model.functions):
         model.functions.append(softlif_function(opset))
+        model.ir_version = max(model.ir_version, 8)  # model-local functions need IR >= 8
     if not any(o.domain == SOFTLIF_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(SOFTLIF_DOMAIN, _DOMAIN_VERSION))
     node = helper.make_node(SOFTLIF_OP, [input_name], [output_name], name=name,
@@ -209,12 +205,17 @@ def _inv_q(x: np.ndarray, gamma: float) -> np.ndarray:
     return softlif_rate(x, 1.0, 0.0, gamma, 1.0)
 
 
+def _call(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray | None:
+    """``f`` on float32 ``x`` as float64, or None if it does not return one value per input."""
+    with np.errstate(all="ignore"):  # probing the extremes may overflow inside f, harmlessly
+        y = np.asarray(f(x.astype(np.float32)), dtype=np.float64)
+    return y.reshape(x.shape) if y.size == x.size else None
+
+
 def _probe(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray | None:
-    y = np.asarray(f(x.astype(np.float32)), dtype=np.float64)
-    if y.size != x.size:
-        return None
-    y = y.reshape(x.shape)
-    return y if bool(np.all(np.isfinite(y) & (y > 0))) else None
+    """``f`` at ``x`` if every value is finite and positive (as a rate must be), else None."""
+    y = _call(f, x)
+    return y if y is not None and bool(np.all(np.isfinite(y) & (y > 0))) else None
 
 
 def _fit_ab(x: np.ndarray, fx: np.ndarray, gamma: float) -> tuple[float, float, float, float]:
@@ -252,10 +253,15 @@ def fit_softlif(f: Callable[[np.ndarray], np.ndarray],
     (scaling all three by k gives the same curve). Fit: a grid search on gamma, then a bounded 1-D
     refinement, with ``1/r = a + b*log1p(1/p)`` solved by linear least squares for each gamma.
     The scale is then pinned by the chain's literal constants: the amplitude is chosen so that
-    most of {amplitude, tau_ref, tau_rc} equal a literal (ties: the amplitude nearest to 0.063 on
-    a log scale). If no literal matches, amplitude = 0.063, the value of every published parameter
-    set. Gamma is snapped to a literal equal to it or to its inverse. The chain is assumed to take
+    most of {amplitude, tau_ref, tau_rc} equal a literal, at least two (ties: the amplitude nearest
+    to 0.063 on a log scale). Otherwise amplitude = 0.063, the value of every published parameter
+    set. Gamma, and each parameter, is snapped to a literal equal to it (gamma also to an inverse,
+    for ``x * (1/gamma)``); other values are rounded to 6 significant digits. The chain must take
     ``x = j - 1`` directly (an input gain must be folded into the previous layer).
+
+    The curve is probed only where ``x/gamma`` is in [-6, 80]: there a float32 chain, even one
+    written naively (``log(1 + exp(y))``), is accurate to better than 1e-5, so a correct chain is
+    not rejected for float32 rounding; and there the curve's shape pins all three quantities.
 
     Args:
         f: Evaluates the chain on a float32 1-D array, elementwise.
@@ -271,8 +277,8 @@ def fit_softlif(f: Callable[[np.ndarray], np.ndarray],
     # 1. Grid search: for each candidate gamma, fit where x/gamma lies in the window.
     side = np.geomspace(1e-7, 1e4, 1200)
     x1 = np.concatenate([-side[::-1], [0.0], side]).astype(np.float32).astype(np.float64)
-    f1 = np.asarray(f(x1.astype(np.float32)), dtype=np.float64).reshape(-1)
-    if f1.size != x1.size:
+    f1 = _call(f, x1)
+    if f1 is None:
         return None
     best: tuple[float, float] = (math.inf, math.nan)
     for gamma in np.geomspace(1e-5, 1e2, _STEPS * 7 + 1):
