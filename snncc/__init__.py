@@ -5,8 +5,12 @@ ONNX model -> LayerGraph -> spiking network -> partition, place, route -> cycle-
 
 from __future__ import annotations
 
+from snncc import convert  # a callable module: snncc.convert(graph, ...) runs the conversion
 from snncc._version import __version__
+from snncc.convert import SpikingNet
 from snncc.errors import (
+    ConversionError,
+    DataError,
     DRCError,
     FrontendError,
     HardwareModelError,
@@ -18,13 +22,17 @@ from snncc.frontend import load_onnx
 from snncc.ir import LayerGraph
 
 __all__ = [
+    "ConversionError",
     "DRCError",
+    "DataError",
     "FrontendError",
     "HardwareModelError",
     "LayerGraph",
     "MappingError",
     "SimulationError",
     "SnnccError",
+    "SpikingNet",
     "__version__",
+    "convert",
     "load_onnx",
 ]

@@ -7,7 +7,9 @@ catch either. Messages name the place: the ONNX node and op, the layer, the hard
 from __future__ import annotations
 
 __all__ = [
+    "ConversionError",
     "DRCError",
+    "DataError",
     "FrontendError",
     "HardwareModelError",
     "MappingError",
@@ -22,6 +24,14 @@ class SnnccError(Exception):
 
 class FrontendError(SnnccError, ValueError):
     """A model could not be imported: bad file, unsupported op or attribute, bad weights."""
+
+
+class ConversionError(SnnccError, ValueError):
+    """A LayerGraph cannot be converted to a spiking network, or conversion data is wrong."""
+
+
+class DataError(SnnccError, ValueError):
+    """A data set spec or file is unknown, malformed, or does not fit the model's input."""
 
 
 class HardwareModelError(SnnccError, ValueError):

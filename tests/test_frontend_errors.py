@@ -82,7 +82,7 @@ def test_unsupported_op_names_node_op_domain_and_supported_ops(cnn_model: onnx.M
     with pytest.raises(FrontendError) as info:
         snncc.load_onnx(cnn_model)
     msg = str(info.value)
-    assert "node 'relu1' (Elu): op 'Elu' is not supported" in msg
+    assert "node 'relu1' (Elu): op 'Elu' of domain 'ai.onnx' is not supported" in msg
     assert "supported ops: Conv, Gemm" in msg
 
 

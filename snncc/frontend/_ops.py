@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
@@ -17,6 +18,7 @@ from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
 from snncc.errors import FrontendError
+from snncc.frontend._fold import ElementAffine
 from snncc.ir import layers as L
 
 __all__ = ["SUPPORTED_OPS", "Importer", "Val"]
@@ -42,6 +44,14 @@ SUPPORTED_OPS = (
 _GROWING = {"ConstantOfShape", "Expand", "Tile", "Range"}
 _RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
            "Bernoulli"}
+
+
+def _per_channel(c: np.ndarray) -> np.ndarray | None:
+    """One value per channel (first axis) of ``c``, or None when ``c`` varies within a channel."""
+    per = c.reshape(c.shape[0], -1)
+    if not np.array_equal(per, np.broadcast_to(per[:, :1], per.shape)):
+        return None
+    return np.ascontiguousarray(per[:, 0])
 
 
 def node_label(node: onnx.NodeProto, index: int) -> str:
@@ -99,19 +109,23 @@ class Importer:
         assert self.node is not None
         srcs = src if isinstance(src, list) else [src]
         layer = cls(name=self.unique(self.label), inputs=tuple(s.layer for s in srcs),
-                    shape=shape, onnx_nodes=(self.label,), **kw)  # type: ignore[arg-type]
+                    shape=shape, onnx_nodes=(self.label,), **kw)
         self.layers.append(layer)
         val = Val(layer.name, layer.shape)
         self.values[out or self.node.output[0]] = val
         return val
 
     def get(self, name: str) -> Value:
-        """The value bound to an ONNX name."""
+        """The value bound to an ONNX name; a Softmax output (an output decoding) is refused."""
+        if name in self.decodings:
+            raise self.err(f"input {name!r} is the {self.decodings[name]} at the model's output; "
+                           "reading it again is not supported (the Softmax is recorded as the "
+                           "output's decoding, not computed)")
         return self.values[name]
 
     def live(self, name: str, what: str = "input") -> Val:
         """A non-constant input; constants here are unsupported."""
-        v = self.values[name]
+        v = self.get(name)
         if not isinstance(v, Val):
             raise self.err(f"{what} {name!r} is a constant; expected a tensor computed from the "
                            "model's input")
@@ -145,13 +159,16 @@ class Importer:
                 raise self.err(f"attribute {a.name!r}: {exc}") from None
         return out
 
-    def ints(self, a: dict[str, object], key: str, n: int, default: int) -> tuple[int, ...]:
-        """An int-list attribute of length ``n``."""
+    def ints(self, a: dict[str, object], key: str, n: int, default: int,
+             minimum: int) -> tuple[int, ...]:
+        """An int-list attribute of length ``n`` with every value at least ``minimum``."""
         v = a.get(key)
         if v is None:
             return (default,) * n
         if not isinstance(v, list) or not all(isinstance(x, int) for x in v) or len(v) != n:
             raise self.err(f"attribute {key}={v!r} must be {n} integers")
+        if min(v) < minimum:
+            raise self.err(f"attribute {key}={v!r} must be {minimum} or more")
         return tuple(int(x) for x in v)
 
     def only_first_output(self, node: onnx.NodeProto, consumers: dict[str, int]) -> None:
@@ -184,13 +201,13 @@ class Importer:
             self.values[o] = np.asarray(r)
 
     def _check_growth(self, node: onnx.NodeProto, ins: dict[str, np.ndarray]) -> None:
-        args = [ins.get(i) for i in node.input]
+        args: list[Any] = [ins.get(i) for i in node.input]
         try:
             if node.op_type == "ConstantOfShape":
                 n = math.prod(int(d) for d in np.asarray(args[0]).ravel())
             elif node.op_type == "Expand":
-                n = math.prod(np.broadcast_shapes(
-                    np.shape(args[0]), tuple(int(d) for d in np.asarray(args[1]).ravel())))
+                target: tuple[int, ...] = tuple(int(d) for d in np.asarray(args[1]).ravel())
+                n = math.prod(np.broadcast_shapes(np.shape(args[0]), target))
             elif node.op_type == "Tile":
                 n = math.prod(int(s) * int(r) for s, r in
                               zip(np.shape(args[0]), np.asarray(args[1]).ravel(), strict=False))
@@ -220,7 +237,7 @@ class Importer:
                            f"{x.shape[0]} input channels")
         if "kernel_shape" in a and tuple(a["kernel_shape"]) != w.shape[2:]:  # type: ignore
             raise self.err(f"kernel_shape {a['kernel_shape']} disagrees with weight {w.shape}")
-        stride, dil = self.ints(a, "strides", 2, 1), self.ints(a, "dilations", 2, 1)
+        stride, dil = self.ints(a, "strides", 2, 1, 1), self.ints(a, "dilations", 2, 1, 1)
         pads = self.window_pads(a, x.shape[1:], w.shape[2:], stride, dil)
         shape = self.window_shape(x.shape, w.shape[0], w.shape[2:], stride, pads, dil, False)
         self.emit(L.Conv2d, x, shape, weight=w.astype(np.float32),
@@ -228,14 +245,18 @@ class Importer:
                   stride=stride, padding=pads, dilation=dil, groups=group)
 
     def window_pads(self, a: dict[str, object], hw: tuple[int, ...], k: tuple[int, ...],
-                    stride: tuple[int, ...], dil: tuple[int, ...]) -> tuple[int, int, int, int]:
-        """Explicit (top, left, bottom, right) padding from pads/auto_pad."""
+                    stride: tuple[int, ...], dil: tuple[int, ...], *,
+                    pool: bool = False) -> tuple[int, int, int, int]:
+        """Explicit (top, left, bottom, right) padding from pads/auto_pad.
+
+        SAME padding follows the ONNX formula (with dilations), clamped at zero as onnxruntime
+        does for Conv. For pooling (``pool``), where onnxruntime and the ONNX reference disagree
+        on negative or dilated SAME padding, those cases are refused.
+        """
         auto = a.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else str(auto)
         if auto in ("NOTSET", ""):
-            p = self.ints(a, "pads", 4, 0)
-            if min(p) < 0:
-                raise self.err(f"negative pads {list(p)} are not supported")
+            p = self.ints(a, "pads", 4, 0, 0)
             return p[0], p[1], p[2], p[3]
         if auto == "VALID":
             return 0, 0, 0, 0
@@ -243,7 +264,14 @@ class Importer:
             raise self.err(f"unknown auto_pad {auto!r}")
         begin, end = [], []
         for size, kk, s, d in zip(hw, k, stride, dil, strict=True):
-            total = max((-(-size // s) - 1) * s + (kk - 1) * d + 1 - size, 0)
+            total = (-(-size // s) - 1) * s + (kk - 1) * d + 1 - size
+            if pool and (total < 0 or d > 1):
+                raise self.err(
+                    f"auto_pad={auto} with kernel {list(k)}, strides {list(stride)} and "
+                    f"dilations {list(dil)} on {list(hw)} needs "
+                    f"{'negative' if total < 0 else 'dilated'} padding, which ONNX runtimes "
+                    "compute differently; give explicit pads")
+            total = max(total, 0)
             lo = total // 2 if auto == "SAME_UPPER" else total - total // 2
             begin.append(lo)
             end.append(total - lo)
@@ -259,6 +287,20 @@ class Importer:
             raise self.err(f"window {list(k)} stride {list(stride)} on input {in_shape} gives an "
                            "empty output")
         return channels, ho, wo
+
+    def check_windows(self, in_shape: tuple[int, ...], k: tuple[int, ...],
+                      stride: tuple[int, ...], pads: tuple[int, int, int, int],
+                      dil: tuple[int, ...], out_shape: tuple[int, int, int]) -> None:
+        """Refuse pooling windows that cover padding only (their value is undefined)."""
+        for axis in (0, 1):
+            taps = (np.arange(out_shape[axis + 1])[:, None] * stride[axis] - pads[axis]
+                    + np.arange(k[axis])[None, :] * dil[axis])
+            inside = ((taps >= 0) & (taps < in_shape[axis + 1])).any(axis=1)
+            if not inside.all():
+                where = ("row", "column")[axis]
+                raise self.err(f"window {list(k)} (strides {list(stride)}, dilations "
+                               f"{list(dil)}, pads {list(pads)}) at output {where} "
+                               f"{int(np.argmin(inside))} covers padding only; not supported")
 
     def gemm(self, node: onnx.NodeProto) -> None:
         a = self.attrs(node)
@@ -310,22 +352,28 @@ class Importer:
         assert isinstance(val, Val) and isinstance(c, np.ndarray)
         if c.dtype.kind != "f":
             raise self.err(f"constant operand has non-float type {c.dtype}")
-        per = self.per_channel(c, val.shape)
         if op == "Div" and not val_first:
             raise self.err("dividing a constant by a computed tensor is not supported")
-        if op == "Div" and np.any(per == 0):
+        full = self.broadcast_const(c, val.shape)
+        if op == "Div" and np.any(full == 0):
             raise self.err("division by a zero constant")
-        one = np.ones_like(per)
+        per = _per_channel(full)
+        k = full if per is None else per
+        one, zero = np.ones_like(k), np.zeros_like(k)
         scale, shift = {
-            "Add": (one, per), "Mul": (per, np.zeros_like(per)),
-            "Sub": (one, -per) if val_first else (-one, per),
-            "Div": (1.0 / per if per.size else per, np.zeros_like(per)),
+            "Add": (one, k), "Mul": (k, zero),
+            "Sub": (one, -k) if val_first else (-one, k),
+            "Div": (1.0 / k, zero),
         }[op]
-        self.emit(L.ChannelAffine, val, val.shape, scale=scale.astype(np.float32),
-                  shift=shift.astype(np.float32))
+        if per is None:  # merged into the input transform or a Dense layer, or refused
+            where = f"node {self.label!r} ({op}): constant of shape {list(c.shape)}"
+            self.emit(ElementAffine, val, val.shape, scale=scale, shift=shift, where=where)
+        else:
+            self.emit(L.ChannelAffine, val, val.shape, scale=scale.astype(np.float32),
+                      shift=shift.astype(np.float32))
 
-    def per_channel(self, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        """The constant as one value per channel, or an error if it varies along other axes."""
+    def broadcast_const(self, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The constant broadcast to one sample ``shape``, or an error if it changes the shape."""
         full = (1, *shape)
         try:
             out_shape = np.broadcast_shapes(c.shape, full)
@@ -334,12 +382,7 @@ class Importer:
                            f"(N, {', '.join(map(str, shape))})") from None
         if out_shape != full:
             raise self.err(f"constant of shape {list(c.shape)} would change the tensor's shape")
-        cf = np.broadcast_to(c, full)[0]
-        per = cf.reshape(shape[0], -1)
-        if per.shape[1] > 1 and not np.array_equal(per, np.broadcast_to(per[:, :1], per.shape)):
-            raise self.err(f"constant of shape {list(c.shape)} varies within channels; only "
-                           "per-channel constants are supported")
-        return np.ascontiguousarray(per[:, 0], dtype=np.float64)
+        return np.broadcast_to(c, full)[0].astype(np.float64)
 
     def relu(self, node: onnx.NodeProto) -> None:
         x = self.live(node.input[0])
@@ -367,23 +410,25 @@ class Importer:
             raise self.err(f"only 2-D pooling on (C, H, W) is supported (kernel_shape {k}, "
                            f"input {x.shape})")
         kernel = tuple(int(v) for v in k)
-        return x, a, kernel, self.ints(a, "strides", 2, 1), self.ints(a, "dilations", 2, 1)
+        return x, a, kernel, self.ints(a, "strides", 2, 1, 1), self.ints(a, "dilations", 2, 1, 1)
 
     def avgpool(self, node: onnx.NodeProto) -> None:
         x, a, k, s, d = self._pool_common(node)
         if d != (1, 1):
             raise self.err(f"dilated average pooling (dilations {list(d)}) is not supported")
-        pads = self.window_pads(a, x.shape[1:], k, s, d)
+        pads = self.window_pads(a, x.shape[1:], k, s, d, pool=True)
         ceil = bool(a.get("ceil_mode", 0))
         shape = self.window_shape(x.shape, x.shape[0], k, s, pads, d, ceil)
+        self.check_windows(x.shape, k, s, pads, d, shape)
         self.emit(L.AvgPool2d, x, shape, kernel=k, stride=s, padding=pads, ceil_mode=ceil,
                   count_include_pad=bool(a.get("count_include_pad", 0)))
 
     def maxpool(self, node: onnx.NodeProto) -> None:
         x, a, k, s, d = self._pool_common(node)
-        pads = self.window_pads(a, x.shape[1:], k, s, d)
+        pads = self.window_pads(a, x.shape[1:], k, s, d, pool=True)
         ceil = bool(a.get("ceil_mode", 0))
         shape = self.window_shape(x.shape, x.shape[0], k, s, pads, d, ceil)
+        self.check_windows(x.shape, k, s, pads, d, shape)
         self.emit(L.MaxPool2d, x, shape, kernel=k, stride=s, padding=pads, ceil_mode=ceil,
                   dilation=d)
 
@@ -449,7 +494,8 @@ class Importer:
                     raise self.err(f"shape {target}: 0 at position {i} copies no input dimension")
                 d = full[i]
             dims.append(d)
-        if dims.count(-1) > 1 or any(d < -1 or d == 0 for d in dims):
+        if (dims.count(-1) + (target[0] == -1) > 1 or any(d < -1 or d == 0 for d in dims)
+                or (target[0] == 0 and allowzero)):
             raise self.err(f"invalid target shape {target}")
         if -1 in dims:
             known = math.prod(d for d in dims if d != -1)
@@ -460,17 +506,22 @@ class Importer:
 
     def squeeze(self, node: onnx.NodeProto) -> None:
         x = self.live(node.input[0])
-        a = self.attrs(node)
-        axes_v = a.get("axes")
+        raw = self.attrs(node).get("axes")  # an attribute before opset 13, an input from 13
         if self.opt(node, 1):
-            axes_v = [int(v) for v in self.const(node.input[1], "axes").reshape(-1)]
-        rank = len(x.shape) + 1 + (len(axes_v or []) if node.op_type == "Unsqueeze" else 0)
-        axes = sorted(int(v) + rank if int(v) < 0 else int(v) for v in (axes_v or []))  # type: ignore
-        full = list((1, *x.shape))
+            raw = [int(v) for v in self.const(node.input[1], "axes").reshape(-1)]
+        given = [int(v) for v in raw] if isinstance(raw, list) else []
+        full = [1, *x.shape]
+        rank = len(full) + (len(given) if node.op_type == "Unsqueeze" else 0)
+        axes = sorted(v + rank if v < 0 else v for v in given)
+        if any(not 0 <= v < rank for v in axes) or len(set(axes)) != len(axes):
+            raise self.err(f"axes {given} are out of range or repeated for rank {rank}")
         if node.op_type == "Squeeze":
-            axes = axes or [i for i, d in enumerate(full) if d == 1 and i > 0]
-            if 0 in axes or any(i >= len(full) or full[i] != 1 for i in axes):
-                raise self.err(f"cannot squeeze axes {axes} of (N, {x.shape})")
+            if not axes:
+                ones = [i for i, d in enumerate(full) if d == 1 and i]
+                raise self.err("Squeeze without axes would also remove a batch of 1; give the "
+                               f"axes to remove, e.g. {ones}")
+            if 0 in axes or any(full[i] != 1 for i in axes):
+                raise self.err(f"cannot squeeze axes {axes} of (N, {', '.join(map(str, x.shape))})")
             shape = [d for i, d in enumerate(full) if i not in axes]
         else:
             if 0 in axes or not axes:
@@ -483,14 +534,15 @@ class Importer:
     def transpose(self, node: onnx.NodeProto) -> None:
         x = self.live(node.input[0])
         full = (1, *x.shape)
-        perm = self.attrs(node).get("perm") or list(reversed(range(len(full))))
-        if sorted(perm) != list(range(len(full))):  # type: ignore[arg-type]
+        raw = self.attrs(node).get("perm")
+        perm = [int(p) for p in raw] if isinstance(raw, list) else list(reversed(range(len(full))))
+        if sorted(perm) != list(range(len(full))):
             raise self.err(f"perm {perm} does not fit rank {len(full)}")
-        moved = [p for p in perm if full[p] != 1]  # type: ignore[union-attr]
-        if perm[0] != 0 or moved != sorted(moved):  # type: ignore[index]
+        moved = [p for p in perm if full[p] != 1]
+        if perm[0] != 0 or moved != sorted(moved):
             raise self.err(f"Transpose perm={perm} of (N, {', '.join(map(str, x.shape))}) moves "
                            "data; only layout no-op transposes (moving size-1 axes) are supported")
-        self.reshape_to(x, tuple(full[p] for p in perm[1:]))  # type: ignore[index]
+        self.reshape_to(x, tuple(full[p] for p in perm[1:]))
 
     def concat(self, node: onnx.NodeProto) -> None:
         ins = [self.get(i) for i in node.input if i]
@@ -521,11 +573,15 @@ class Importer:
             raise self.err(f"{node.op_type} is only supported at the model's output (recorded as "
                            "the output decoding)")
         axis = int(self.attrs(node).get("axis", 1 if self.opset < 13 else -1))  # type: ignore
-        rank = len(x.shape) + 1
-        axis = axis + rank if axis < 0 else axis
-        if not (axis == 1 and (len(x.shape) == 1 or self.opset < 13)):
-            raise self.err(f"{node.op_type} over axis {axis} of (N, {x.shape}) is not supported; "
-                           "only over the class axis of (N, classes)")
+        full = (1, *x.shape)
+        axis = axis + len(full) if axis < 0 else axis
+        # Before opset 13 the input is coerced to 2-D at ``axis``; from 13 only ``axis`` is reduced.
+        # Either way it is the decoding over all of a sample's values iff the others have size 1.
+        rest = full[1:axis] if self.opset < 13 else full[1:axis] + full[axis + 1:]
+        if axis < 1 or axis >= len(full) or math.prod(rest) != 1:
+            raise self.err(f"{node.op_type} over axis {axis} of (N, "
+                           f"{', '.join(map(str, x.shape))}) is not supported; only over all of "
+                           "a sample's values, e.g. the class axis of (N, classes)")
         self.values[out] = x
         self.decodings[out] = node.op_type.lower()
 

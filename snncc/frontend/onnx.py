@@ -290,8 +290,8 @@ def _dispatch(imp: Importer, node: onnx.NodeProto, consumers: dict[str, int]) ->
         return
     handler = imp.handlers.get(node.op_type)
     if handler is None:
-        raise imp.err(f"op {node.op_type!r} is not supported; supported ops: "
-                      f"{', '.join(SUPPORTED_OPS)}")
+        raise imp.err(f"op {node.op_type!r} of domain 'ai.onnx' is not supported; supported "
+                      f"ops: {', '.join(SUPPORTED_OPS)}")
     imp.only_first_output(node, consumers)
     handler(node)
 
@@ -302,7 +302,7 @@ def _region(imp: Importer, region: _patterns.Region, model: onnx.ModelProto) -> 
               if i and isinstance(v := imp.values.get(i), np.ndarray)}
     f = _patterns.region_function(region, consts, list(model.opset_import))
     scalars = [float(np.asarray(v).reshape(-1)[0]) for v in consts.values()]
-    x = imp.values.get(region.x)
+    x = imp.get(region.x)
     names = [n.name or n.op_type for n in region.nodes]
     if not isinstance(x, Val):
         raise imp.err(f"elementwise ops {names} read a constant")

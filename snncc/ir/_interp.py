@@ -24,7 +24,8 @@ def softlif_rate(x: Array, tau_rc: float, tau_ref: float, gamma: float, amplitud
     sp = np.logaddexp(0.0, y)  # softplus(y), no overflow
     with np.errstate(divide="ignore", over="ignore"):
         # log1p(1/p) with p = gamma*sp; where sp underflows use the asymptote -y - log(gamma).
-        q = np.where(y < -30.0, -y - np.log(gamma), np.log1p(1.0 / (gamma * np.maximum(sp, 1e-300))))
+        q = np.where(y < -30.0, -y - np.log(gamma),
+                     np.log1p(1.0 / (gamma * np.maximum(sp, 1e-300))))
     return amplitude / (tau_ref + tau_rc * q)
 
 
@@ -38,7 +39,7 @@ def lif_rate(x: Array, tau_rc: float, tau_ref: float, amplitude: float) -> Array
 
 
 def _windows(x: Array, kernel: tuple[int, int], stride: tuple[int, int],
-             dilation: tuple[int, int], out_hw: tuple[int, int]) -> Array:
+             dilation: tuple[int, int], out_hw: tuple[int, ...]) -> Array:
     """Strided, dilated windows of a padded (N, C, H, W) array: (N, C, Ho, Wo, kh, kw)."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
@@ -47,7 +48,7 @@ def _windows(x: Array, kernel: tuple[int, int], stride: tuple[int, int],
     return win[..., ::dh, ::dw]
 
 
-def _pad(x: Array, padding: tuple[int, int, int, int], out_hw: tuple[int, int],
+def _pad(x: Array, padding: tuple[int, int, int, int], out_hw: tuple[int, ...],
          kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
          value: float) -> Array:
     """Pad explicitly, plus whatever the last (ceil-mode) window reaches beyond the padding."""

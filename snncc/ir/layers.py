@@ -40,8 +40,6 @@ __all__ = [
 ACTIVATION_KINDS = ("relu", "softlif", "lif", "identity")
 DECODINGS = ("none", "softmax", "logsoftmax")
 
-_LAYER = dict(frozen=True, slots=True, kw_only=True, eq=False)
-
 
 def _where(layer: Layer) -> str:
     src = ", ".join(layer.onnx_nodes) if layer.onnx_nodes else "no ONNX node"
@@ -52,7 +50,7 @@ def _fail(layer: Layer, problem: str) -> FrontendError:
     return FrontendError(f"{_where(layer)}: {problem}")
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Layer:
     """Base of all layers.
 
@@ -108,7 +106,7 @@ def _check_weight(layer: Layer, name: str, w: np.ndarray | None, ndim: int | Non
         raise _fail(layer, f"{name} has {bad} NaN/Inf values")
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Input(Layer):
     """A graph input, with an optional elementwise transform ``x * scale + shift``.
 
@@ -130,10 +128,11 @@ class Input(Layer):
                 try:
                     np.broadcast_shapes(arr.shape, self.shape)
                 except ValueError:
-                    raise _fail(self, f"{key} {arr.shape} does not broadcast to {self.shape}")
+                    raise _fail(self, f"{key} {arr.shape} does not broadcast to {self.shape}"
+                                ) from None
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Dense(Layer):
     """Fully connected: ``y = W @ x + b`` with ``W`` of shape (out, in)."""
 
@@ -158,7 +157,7 @@ class Dense(Layer):
         return int(self.weight.size)
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as ONNX Conv).
 
@@ -183,7 +182,8 @@ class Conv2d(Layer):
         if len(self.shape) != 3 or self.shape[0] != self.weight.shape[0]:
             raise _fail(self, f"shape {self.shape} does not match weight {self.weight.shape}")
         if self.groups < 1 or self.weight.shape[0] % self.groups:
-            raise _fail(self, f"groups={self.groups} does not divide {self.weight.shape[0]} outputs")
+            raise _fail(self,
+                        f"groups={self.groups} does not divide {self.weight.shape[0]} outputs")
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -196,7 +196,7 @@ class Conv2d(Layer):
 
     def synapses(self, in_shapes: list[tuple[int, ...]]) -> int:
         # Every output value reads (in/groups)*kh*kw inputs; padding taps are not synapses.
-        c, h, w = in_shapes[0]
+        _, h, w = in_shapes[0]
         kh, kw = self.kernel
         (sh, sw), (dh, dw) = self.stride, self.dilation
         pt, pl = self.padding[0], self.padding[1]
@@ -222,7 +222,7 @@ def pool_output_size(
     return int(out)
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class _Pool2d(Layer):
     kernel: tuple[int, int]
     stride: tuple[int, int]
@@ -240,7 +240,7 @@ class _Pool2d(Layer):
         return self.size * self.kernel[0] * self.kernel[1]
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class AvgPool2d(_Pool2d):
     """Average pooling. ``count_include_pad`` counts explicit zero padding in the divisor."""
 
@@ -248,7 +248,7 @@ class AvgPool2d(_Pool2d):
     op: ClassVar[str] = "AvgPool2d"
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class MaxPool2d(_Pool2d):
     """Max pooling over (optionally dilated) windows; padding never wins the max."""
 
@@ -256,7 +256,7 @@ class MaxPool2d(_Pool2d):
     op: ClassVar[str] = "MaxPool2d"
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ChannelAffine(Layer):
     """Per-channel ``y = x * scale + shift`` (an unfolded BatchNorm or constant Mul/Add).
 
@@ -283,7 +283,7 @@ class ChannelAffine(Layer):
         return self.size
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Add(Layer):
     """Elementwise sum of two or more layer outputs of the same shape (residual)."""
 
@@ -294,7 +294,7 @@ class Add(Layer):
         return self.size * len(self.inputs)
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Concat(Layer):
     """Concatenation of layer outputs along the channel axis (the first non-batch axis)."""
 
@@ -302,14 +302,14 @@ class Concat(Layer):
     op: ClassVar[str] = "Concat"
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Reshape(Layer):
     """Row-major reshape of the non-batch dimensions (Flatten, Reshape, Squeeze, ...)."""
 
     op: ClassVar[str] = "Reshape"
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Activation(Layer):
     """Elementwise nonlinearity.
 
@@ -344,7 +344,7 @@ class Activation(Layer):
         return 0
 
 
-@dataclass(**_LAYER)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Output(Layer):
     """A graph output. ``decoding`` records a Softmax/LogSoftmax the model applied at the end."""
 
