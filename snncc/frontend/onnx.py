@@ -187,7 +187,8 @@ def _constness(nodes: list[onnx.NodeProto], const: set[str]) -> set[str]:
     const = set(const)
     for n in nodes:
         live = [i for i in n.input if i and i not in const]
-        if n.domain in ("", "ai.onnx") and (not live or n.op_type in ("Shape", "Size")):
+        if n.domain in ("", "ai.onnx") and (not live or n.op_type in ("Shape", "Size") or (
+                n.op_type == "CastLike" and n.input[0] in const)):
             const.update(o for o in n.output if o)
     return const
 
@@ -234,6 +235,12 @@ def _import(model: onnx.ModelProto, folder: Path | None, label: str,
         a.type == onnx.AttributeProto.FLOAT or a.type == onnx.AttributeProto.INT
         or (a.type == onnx.AttributeProto.TENSOR and int(np.prod(a.t.dims)) == 1)
         for a in n.attribute)}
+    for n in nodes:  # elementwise ops of scalars (and casts, e.g. CastLike) give scalars
+        if n.op_type in ("Cast", "CastLike", "Identity") and n.input and n.input[0] in scalar:
+            scalar.add(n.output[0])
+        elif n.op_type in _patterns.ELEMENTWISE and n.input and all(
+                i in scalar for i in n.input if i):
+            scalar.update(o for o in n.output if o)
     regions, _unmatched = _patterns.find_regions(nodes, const, scalar, imp.graph_outputs)
     last_of = {id(r.nodes[-1]): r for r in regions}
     in_region = {id(n) for r in regions for n in r.nodes}
@@ -276,6 +283,12 @@ def _dispatch(imp: Importer, node: onnx.NodeProto, consumers: dict[str, int]) ->
         raise imp.err(f"op {node.op_type!r} of domain {node.domain!r} is not supported; "
                       f"supported ops: {', '.join(SUPPORTED_OPS)}")
     ins = [i for i in node.input if i]
+    if node.op_type == "CastLike" and len(ins) == 2:
+        c, like = imp.get(node.input[0]), imp.get(node.input[1])
+        if not isinstance(c, Val):  # a constant cast to the type of a computed (float32) tensor
+            dtype = np.float32 if isinstance(like, Val) else like.dtype
+            imp.values[node.output[0]] = np.asarray(c).astype(dtype)
+            return
     if node.op_type == "Shape":
         x = imp.get(node.input[0])
         full = np.array((1, *x.shape) if isinstance(x, Val) else np.shape(x), dtype=np.int64)
