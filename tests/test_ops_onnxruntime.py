@@ -717,7 +717,8 @@ ERROR_CASES = {
     "lstm": (
         [helper.make_node("LSTM", ["x", "lw", "lr"], ["y"], name="lstm_1", hidden_size=2)],
         (1, 3), {"lw": rand(1, 8, 3), "lr": rand(1, 8, 2)}, 13,
-        ["lstm_1", "(LSTM)", "op 'LSTM' of domain 'ai.onnx' is not supported", "supported ops: Conv, Gemm"]),
+        ["lstm_1", "(LSTM)", "op 'LSTM' of domain 'ai.onnx' is not supported",
+         "supported ops: Conv, Gemm"]),
     "avgpool_dilated": (
         [node("AveragePool", ["x"], name="ap", kernel_shape=[2, 2], dilations=[2, 2])],
         (2, 6, 6), {}, 19, ["ap", "(AveragePool)", "dilat"]),
