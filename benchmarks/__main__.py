@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.progress import Progress
 
-from benchmarks import bench_import  # noqa: F401  (registers)
+from benchmarks import bench_accuracy, bench_import, bench_nengo, bench_sim  # noqa: F401
 from benchmarks._runner import REGISTRY, save
 
 

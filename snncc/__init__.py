@@ -20,6 +20,7 @@ from snncc.errors import (
 )
 from snncc.frontend import load_onnx
 from snncc.ir import LayerGraph
+from snncc.sim import SimResult, simulate
 
 __all__ = [
     "ConversionError",
@@ -29,10 +30,12 @@ __all__ = [
     "HardwareModelError",
     "LayerGraph",
     "MappingError",
+    "SimResult",
     "SimulationError",
     "SnnccError",
     "SpikingNet",
     "__version__",
     "convert",
     "load_onnx",
+    "simulate",
 ]

@@ -103,6 +103,91 @@ def check(model: str, as_json: bool) -> None:
     _out.print(f"[green]OK[/green]: {len(info['layers'])} layers imported and verified.")
 
 
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--data", "spec", required=True,
+              help="mnist:DIR (idx files), digits (bundled held-out digits) or FILE.npz (x, y).")
+@click.option("--limit", type=click.IntRange(min=1), help="Use the first N samples.")
+@click.option("--normalize", nargs=2, type=float, metavar="MEAN STD",
+              help="Feed (x - MEAN) / STD to the model.")
+@click.option("--presentation-ms", type=float, default=200.0, show_default=True,
+              help="Presentation time per input.")
+@click.option("--dt-ms", type=float, default=1.0, show_default=True, help="Timestep.")
+@click.option("--synapse", type=click.Choice(["alpha", "lowpass", "none"]), default="alpha",
+              show_default=True, help="Synapse filter on every connection.")
+@click.option("--tau-s-ms", type=float, default=5.0, show_default=True,
+              help="Synapse time constant.")
+@click.option("--encoder", type=click.Choice(["current", "poisson"]), default="current",
+              show_default=True, help="Input encoding.")
+@click.option("--maxpool", type=click.Choice(["gate", "filtered", "avg"]), default="gate",
+              show_default=True, help="Spiking max-pooling method.")
+@click.option("--percentile", type=float, default=99.9, show_default=True,
+              help="Activation percentile for ReLU normalisation.")
+@click.option("--calibration", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Samples (the first of --data) used to normalise ReLU layers.")
+@click.option("--weight-bits", type=click.IntRange(2, 32), help="Quantise weights to B bits.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=str),
+              help="Write OUTDIR/report.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout (only it).")
+def simulate(model: str, spec: str, limit: int | None, normalize: tuple[float, float] | None,
+             presentation_ms: float, dt_ms: float, synapse: str, tau_s_ms: float, encoder: str,
+             maxpool: str, percentile: float, calibration: int, weight_bits: int | None,
+             seed: int, outdir: str | None, as_json: bool) -> None:
+    """Convert MODEL to a spiking network and simulate it on --data.
+
+    Reports the ANN's and the spiking network's accuracy, spikes and synaptic events per
+    inference, and Hunsberger & Eliasmith's efficiency estimate.
+    """
+    from snncc.convert import ConvertOptions
+    from snncc.data import load_data
+    from snncc.errors import SimulationError
+    from snncc.frontend import load_onnx
+    from snncc.pipeline import SimulationSettings, simulate_model
+    from snncc.report import write_json
+
+    if presentation_ms < dt_ms:
+        raise SimulationError(f"--presentation-ms {presentation_ms:g} is shorter than one "
+                              f"timestep (--dt-ms {dt_ms:g})")
+    if dt_ms <= 0 or tau_s_ms < 0:
+        raise SimulationError("--dt-ms must be positive and --tau-s-ms non-negative")
+    shape = load_onnx(model).inputs[0].shape
+    data = load_data(spec, shape, limit=limit, normalize=normalize)
+    settings = SimulationSettings(
+        convert=ConvertOptions(dt=dt_ms / 1000, synapse=synapse, tau_s=tau_s_ms / 1000,
+                               percentile=percentile, maxpool=maxpool),
+        presentation_s=presentation_ms / 1000, encoder=encoder, weight_bits=weight_bits,
+        calibration=calibration, seed=seed, progress=None if not as_json else False)
+    report, _net, _res = simulate_model(model, data, settings)
+    if outdir:
+        write_json(f"{outdir}/report.json", report)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    _print_simulation(report)
+
+
+def _print_simulation(report: dict[str, Any]) -> None:
+    sim = report["simulation"]
+    eff = sim["efficiency"]
+    table = Table(title=f"{report['model']} on {sim['data']} ({sim['inputs']} inputs, "
+                        f"{sim['presentation_s'] * 1000:g} ms, dt {sim['dt_s'] * 1000:g} ms)",
+                  title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    acc = sim["accuracy"]
+    table.add_row("ANN accuracy", f"{sim['ann_accuracy']:.2%}")
+    table.add_row("spiking accuracy", "n/a" if acc is None else f"{acc:.2%}")
+    table.add_row("spikes / inference", f"{sim['spikes_per_inference']:,.0f}")
+    table.add_row("synaptic events / inference", f"{sim['synaptic_events_per_inference']:,.0f}")
+    table.add_row("neuron updates / inference", f"{sim['neuron_updates_per_inference']:,}")
+    table.add_row("ANN FLOPs / inference", f"{eff['ann_flops']:,.0f}")
+    table.add_row("efficiency (Hunsberger)", f"{eff['efficiency']:.2f}x")
+    _out.print(table)
+    if sim["silent_populations"]:
+        _err.print(f"[yellow]warning[/yellow]: silent layers: {sim['silent_populations']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``snncc`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)

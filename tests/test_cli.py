@@ -78,3 +78,50 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.strip().startswith("snncc: error: ") and len(run.stderr.splitlines()) == 1
+
+
+def test_simulate_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", str(example_path()), "--data", "digits", "--limit", "40",
+            "--presentation-ms", "100", "--json", "-o", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)  # stdout holds the report and nothing else
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    for key in ("snncc_version", "model", "hw", "seed", "network", "simulation"):
+        assert key in report
+    sim = report["simulation"]
+    assert sim["inputs"] == 40 and sim["timesteps"] == 100
+    assert 0.5 < sim["accuracy"] <= 1 and 0.5 < sim["ann_accuracy"] <= 1
+    assert sim["spikes_emitted"] > 0
+    assert report["network"]["neurons"] == 768 and report["network"]["synapses"] == 18080
+    layers = {r["name"]: r for r in report["network"]["layers"]}
+    assert layers["/Relu"]["spikes_per_inference"] > 0
+
+
+def test_simulate_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(example_path()), "--data", "digits", "--limit", "20",
+                 "--presentation-ms", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "ANN accuracy" in out and "spiking accuracy" in out and "efficiency" in out
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--data", "imagenet"], "unknown data spec 'imagenet'"),
+    (["--data", "digits", "--presentation-ms", "0.5"],
+     "--presentation-ms 0.5 is shorter than one timestep (--dt-ms 1)"),
+    (["--data", "mnist:/nonexistent"], "mnist: /nonexistent is not a folder"),
+])
+def test_simulate_errors(extra: list[str], message: str,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(example_path()), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snncc: error: ") and message in err and err.count("\n") == 1
+
+
+def test_simulate_labels_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    p = tmp_path / "bad.npz"
+    np.savez(p, x=np.zeros((5, 1, 8, 8), np.float32), y=np.arange(4))
+    assert main(["simulate", str(example_path()), "--data", str(p)]) == 2
+    assert "x must be numeric (N, ...) and y integer labels (N,)" in capsys.readouterr().err

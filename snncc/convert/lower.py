@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snncc.convert.net import (
+    MAXPOOL_METHODS,
     SYNAPSES,
     ChannelEmbed,
     InputSource,
@@ -38,7 +39,6 @@ from snncc.ir._interp import LAYER_FUNCTIONS
 
 __all__ = ["ConvertOptions", "convert"]
 
-MAXPOOL_METHODS = ("gate", "filtered", "avg")
 Chain = tuple[str, tuple[L.Layer, ...]]
 
 

@@ -26,6 +26,7 @@ from snncc.ir import layers as L
 from snncc.ir._interp import LAYER_FUNCTIONS
 
 __all__ = [
+    "MAXPOOL_METHODS",
     "NEURON_MODELS",
     "SYNAPSES",
     "ChannelEmbed",
@@ -39,6 +40,7 @@ __all__ = [
 
 NEURON_MODELS = ("lif", "if")
 SYNAPSES = ("none", "lowpass", "alpha")
+MAXPOOL_METHODS = ("gate", "filtered", "avg")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -67,9 +69,11 @@ class Population:
     then ``v = 0`` for ``tau_ref`` seconds. Steady-state rate for constant ``J > 1``:
     ``r(J) = 1 / (tau_ref + tau_rc * log(1 + 1 / (J - 1)))``, else 0.
 
-    IF (``model="if"``): ``dv/dt = J`` (no leak, ``tau_rc`` unused), spike when ``v >= 1``, reset
-    by subtraction (``v -= 1``), at most one spike per timestep; rate ``r(J) = J`` for
-    ``0 <= J <= 1/dt``.
+    The voltage is floored at 0 (as in nengo).
+
+    IF (``model="if"``): ``dv/dt = J`` (no leak; ``tau_rc`` and ``tau_ref`` unused), spike when
+    ``v >= 1``, reset by subtraction (``v -= 1``), at most one spike per timestep; rate
+    ``r(J) = J`` for ``0 <= J <= 1/dt``.
 
     Attributes:
         name: The activation layer's name.
@@ -225,6 +229,13 @@ class SpikingNet:
     def __post_init__(self) -> None:
         if self.synapse not in SYNAPSES:
             raise ConversionError(f"unknown synapse {self.synapse!r}; known: {SYNAPSES}")
+        if self.maxpool not in MAXPOOL_METHODS:
+            raise ConversionError(f"unknown maxpool method {self.maxpool!r}; known: "
+                                  f"{MAXPOOL_METHODS}")
+        for r in self.readouts:
+            if r.bias.shape != r.shape:
+                raise ConversionError(f"readout {r.name!r}: bias {r.bias.shape} does not match "
+                                      f"shape {r.shape}")
         if not (self.dt > 0 and self.tau_s >= 0):
             raise ConversionError(f"dt must be positive and tau_s non-negative "
                                   f"(got {self.dt}, {self.tau_s})")

@@ -13,7 +13,8 @@ factor by factor (matrices of size C0 x C, H0 x H and W0 x W), and the fan-out o
 (c, h, w) is the product of the three row counts. A Dense op (structurally full) connects a value
 that reaches any of its inputs to all its outputs. A spatial op after a flattening that is not an
 identity falls back to the mean out-degree of the op (an approximation; it does not occur in
-converted feed-forward CNNs).
+converted feed-forward CNNs). A MaxPool2d is counted by its structure like any pool: an upper
+bound under the ``gate`` method, which passes one input per window at a time.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Float32 kernels for the ops of a projection chain, batched over the leading axis.
 
 Each kernel computes what the float64 reference (:data:`snncc.ir._interp.LAYER_FUNCTIONS`)
-computes for the same layer, in float32: Conv2d by im2col + one BLAS matrix product per group,
-pooling by a loop over the window's ``kh * kw`` offsets (each a strided whole-batch operation),
-Dense by one matrix product. :func:`compile_op` binds a layer's weights and geometry once;
+computes for the same layer, in float32: Conv2d by im2col (a numba gather through indices
+computed once, padding read as zero) and one BLAS matrix product per group, pooling by a loop
+over the window's ``kh * kw`` offsets (each a strided whole-batch operation), Dense by one matrix
+product. :func:`compile_op` binds a layer's weights and geometry once;
 the simulator then calls the result every timestep.
 
 The spiking max-pooling methods (``gate``, ``filtered``, ``avg``) are chosen here too; ``gate``
@@ -104,7 +105,7 @@ def avg_divisor(g: PoolGeometry, count_include_pad: bool) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _gate(x, key, out, kh, kw, sh, sw, pt, pl, dh, dw):  # type: ignore[no-untyped-def]
+def _gate(x, key, out, kh, kw, sh, sw, pt, pl, dh, dw):
     n, c, h, w = x.shape
     ho, wo = out.shape[2], out.shape[3]
     for b in range(n):
@@ -141,23 +142,59 @@ def gate_maxpool2d(x: np.ndarray, key: np.ndarray, g: PoolGeometry) -> np.ndarra
     return out
 
 
-def conv2d(x: np.ndarray, wt: np.ndarray, g: PoolGeometry, groups: int) -> np.ndarray:
-    """Convolution by im2col: ``wt`` is (groups, C/groups * kh * kw, O/groups), float32."""
-    n, c = x.shape[:2]
-    ho, wo = g.out_hw
-    kk = g.kernel[0] * g.kernel[1]
-    cg, og = c // groups, wt.shape[2]
+def conv_index(g: PoolGeometry, channels: int, groups: int) -> np.ndarray:
+    """im2col gather indices (groups, Ho*Wo*K) into a flattened (C*H*W + 1) sample.
+
+    Row-major over (oh, ow, c, i, j) with K = C/groups * kh * kw; taps in the padding point at
+    the extra last element, which holds zero.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
+    (h, w), (ho, wo), cg = g.in_hw, g.out_hw, channels // groups
+    r = (np.arange(ho) * sh - g.padding[0])[:, None] + np.arange(kh)[None, :] * dh  # (ho, kh)
+    s = (np.arange(wo) * sw - g.padding[1])[:, None] + np.arange(kw)[None, :] * dw  # (wo, kw)
+    r = r[:, None, None, :, None]
+    s = s[None, :, None, None, :]
+    c = np.arange(cg)[None, None, :, None, None]
+    inside = (r >= 0) & (r < h) & (s >= 0) & (s < w)
+    flat = np.where(inside, c * (h * w) + r * w + s, channels * h * w)
+    offsets = np.arange(groups)[:, None] * (cg * h * w)
+    index = np.where(flat.reshape(1, -1) == channels * h * w, channels * h * w,
+                     flat.reshape(1, -1) + offsets)
+    return index.astype(np.int32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(xf, index, cols):
+    """``cols[b * m + t] = xf[b, index[t]]`` with ``m = index.size``: one sample's im2col."""
+    m = index.size
+    for b in range(xf.shape[0]):
+        base = b * m
+        for t in range(m):
+            cols[base + t] = xf[b, index[t]]
+
+
+def conv2d(x: np.ndarray, wt: np.ndarray, index: np.ndarray, out_hw: tuple[int, int]
+           ) -> np.ndarray:
+    """Convolution by im2col (gather with :func:`conv_index`) and a BLAS product per group.
+
+    ``wt`` is (groups, C/groups * kh * kw, O/groups) float32. The batch is cut so that the
+    im2col buffer stays under 64 MiB.
+    """
+    n = x.shape[0]
+    groups, m = index.shape
+    (ho, wo), og = out_hw, wt.shape[2]
+    k = wt.shape[1]
+    xf = np.zeros((n, x[0].size + 1), dtype=F32)  # the last column is the padding's zero
+    xf[:, :-1] = x.reshape(n, -1)
     out = np.empty((n, groups * og, ho, wo), dtype=F32)
-    xp = _padded(x, g, 0.0)
-    chunk = max(1, _IM2COL_FLOATS // max(1, ho * wo * cg * kk))
+    chunk = max(1, _IM2COL_FLOATS // m)
+    cols = np.empty(min(n, chunk) * m, dtype=F32)
     for b0 in range(0, n, chunk):
         b1 = min(n, b0 + chunk)
-        taps = _taps(xp[b0:b1], g)
+        part = cols[: (b1 - b0) * m]
         for gi in range(groups):
-            cols = np.empty((b1 - b0, ho, wo, cg, kk), dtype=F32)
-            for t, view in enumerate(taps):
-                cols[..., t] = view[:, gi * cg:(gi + 1) * cg].transpose(0, 2, 3, 1)
-            y = cols.reshape((b1 - b0) * ho * wo, cg * kk) @ wt[gi]
+            _gather(xf[b0:b1], index[gi], part)
+            y = part.reshape(-1, k) @ wt[gi]
             out[b0:b1, gi * og:(gi + 1) * og] = y.reshape(b1 - b0, ho, wo, og).transpose(0, 3, 1, 2)
     return out
 
@@ -201,9 +238,10 @@ def compile_op(layer: L.Layer, in_shape: tuple[int, ...], maxpool: str = "filter
         w = layer.weight.astype(F32).reshape(groups, o // groups, -1)
         wt = np.ascontiguousarray(w.transpose(0, 2, 1))
         b = None if layer.bias is None else layer.bias.astype(F32).reshape(1, o, 1, 1)
+        index = conv_index(g, in_shape[0], groups)
 
         def fn(x: np.ndarray) -> np.ndarray:
-            y = conv2d(x, wt, g, groups)
+            y = conv2d(x, wt, index, g.out_hw)
             return y if b is None else y + b
     elif isinstance(layer, L.AvgPool2d) or (isinstance(layer, L.MaxPool2d) and maxpool == "avg"):
         g = pool_geometry(layer, in_shape)

@@ -29,30 +29,29 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
 
 from snncc.convert.net import Population
 
 __all__ = ["NeuronGroup", "if_step", "lif_step"]
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def lif_step(x, gain, bias, v, ref, counts, fanout, u, row_spikes, row_events,  # type: ignore[no-untyped-def]
+@numba.njit(cache=True, nogil=True)
+def lif_step(x, gain, bias, v, ref, counts, fanout, u, row_spikes, row_events,
              dt, tau_rc, tau_ref, out):
     """One LIF step for a (B, n) batch; see the module docstring. All arrays are updated."""
     nb, n = v.shape
     decay = math.exp(-dt / tau_rc)
-    for b in prange(nb):
+    for b in range(nb):
         spikes = 0
         events = 0
         for i in range(n):
-            j = gain * np.float64(x[b, i]) + bias[i]
-            r = np.float64(ref[b, i])
+            j = gain * float(x[b, i]) + bias[i]
+            r = float(ref[b, i])
             if r >= dt:  # refractory for the whole step
                 ref[b, i] = r - dt
                 u[b, i] = 0.0
                 continue
-            vi = np.float64(v[b, i])
+            vi = float(v[b, i])
             if r > 0.0:  # the refractory period ends within this step
                 delta = dt - r
                 vi = j + (vi - j) * math.exp(-delta / tau_rc)
@@ -83,12 +82,12 @@ def lif_step(x, gain, bias, v, ref, counts, fanout, u, row_spikes, row_events,  
         row_events[b] += events
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def if_step(x, gain, bias, v, counts, fanout, u, row_spikes, row_events,  # type: ignore[no-untyped-def]
+@numba.njit(cache=True, nogil=True)
+def if_step(x, gain, bias, v, counts, fanout, u, row_spikes, row_events,
             dt, out):
     """One IF step for a (B, n) batch; see the module docstring. All arrays are updated."""
     nb, n = v.shape
-    for b in prange(nb):
+    for b in range(nb):
         spikes = 0
         events = 0
         for i in range(n):
@@ -123,12 +122,14 @@ class NeuronGroup:
         self.bias = np.ascontiguousarray(pop.bias, dtype=np.float32).reshape(-1)
         self.fanout = np.ascontiguousarray(fanout, dtype=np.int64)
         self.out = float(pop.amplitude) / self.dt
-        self.v = self.ref = self.counts = np.empty((0, self.n), dtype=np.float32)
+        self.v = np.empty((0, self.n), dtype=np.float32)
+        self.ref = np.empty((0, self.n), dtype=np.float32)
+        self.counts = np.empty((0, self.n), dtype=np.int32)
 
     def reset(self, batch: int) -> None:
         """Fresh state (v = 0, not refractory, no spikes) for ``batch`` inputs."""
         self.v = np.zeros((batch, self.n), dtype=np.float32)
-        self.ref = np.zeros((batch, self.n), dtype=np.float32)
+        self.ref = np.zeros((batch if self.pop.model == "lif" else 0, self.n), dtype=np.float32)
         self.counts = np.zeros((batch, self.n), dtype=np.int32)
 
     def step(self, x: np.ndarray, u: np.ndarray, row_spikes: np.ndarray,

@@ -29,7 +29,6 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
 
 from snncc.convert.net import SYNAPSES
 from snncc.errors import SimulationError
@@ -37,16 +36,16 @@ from snncc.errors import SimulationError
 __all__ = ["SynapseFilter"]
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def _lowpass(u, y, a):  # type: ignore[no-untyped-def]
-    for b in prange(y.shape[0]):
+@numba.njit(cache=True, nogil=True)
+def _lowpass(u, y, a):
+    for b in range(y.shape[0]):
         for i in range(y.shape[1]):
             y[b, i] += a * (u[b, i] - y[b, i])
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
-def _alpha(u, y1, y2, r, hr, c2):  # type: ignore[no-untyped-def]
-    for b in prange(y1.shape[0]):
+@numba.njit(cache=True, nogil=True)
+def _alpha(u, y1, y2, r, hr, c2):
+    for b in range(y1.shape[0]):
         for i in range(y1.shape[1]):
             x1 = y1[b, i]
             y1[b, i] = r * x1 + (1.0 - r) * u[b, i]
