@@ -8,8 +8,9 @@ averaged over the second half of each presentation.
 
 Compared: seconds per image; synaptic events per second (the same event count -- snncc's, for
 the same images -- over each simulator's run time); their ratio (nengo / snncc; the floor is
-``> 1``: snncc faster); nengo's build time separately; and the agreement of nengo's predictions
-with snncc's.
+``> 1``: snncc faster; nengo's faster run mode is used, see below); nengo's build time
+separately; the agreement of nengo's predictions with snncc's; and, on a few images, of the
+spike counts of every population.
 
 The translation (:func:`to_nengo`), op by op, with the same equations as snncc:
 
@@ -42,7 +43,14 @@ snncc in float32; and nengo recomputes the input layer's convolution every step,
 computes it once per image (the input is constant). Two nengo run modes are timed: ``continuous``
 (the idiomatic one: all images in one ``run``, state carried over between images) and ``fresh``
 (``sim.reset()`` before each image, each image from a fresh state exactly as snncc does; the
-reset is included in its run time and also reported).
+reset is included in its run time and also reported). Only ``fresh`` computes what snncc
+computes; ``continuous`` differs by the carried-over state (small for LIF, whose voltage leaks and
+is floored at 0; large for IF, whose voltage keeps any deficit).
+
+Both simulators run with BLAS limited to one thread (``$SNNCC_BENCH_BLAS_THREADS``, through
+threadpoolctl when installed): one core each, and no OpenBLAS spin-waiting when the machine's
+other core is busy, which otherwise slows small matrix products 10-40x, erratically. Wall and
+CPU seconds are reported, and the load average before and after.
 
 Model: ``benchmarks/models/mnist_softlif.onnx`` (the trained soft-LIF network of
 ``benchmarks/train_softlif.py``) when it exists, else the Hunsberger-shaped random-weight
@@ -53,6 +61,7 @@ Needs nengo: ``pip install -e .[bench]``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -481,6 +490,19 @@ def mnist_images(n: int, shape: tuple[int, ...] = (1, 28, 28)) -> tuple[np.ndarr
     return data.x, data.y, str(folder)
 
 
+def _blas_threads(n: int) -> Any:
+    """Limit BLAS to ``n`` threads (threadpoolctl) for the block; a no-op without threadpoolctl.
+
+    On a loaded 2-core machine OpenBLAS's default 2 threads spin-wait on each other: small
+    products (batch-1 simulation, nengo's per-step dots) then run 10-40x slower, erratically.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("inf")
 
@@ -517,16 +539,26 @@ def spike_agreement(net: SpikingNet, x: np.ndarray, *, presentation_s: float = P
 
 @benchmark("nengo")
 def run(quick: bool = False) -> dict[str, Any]:
-    """snncc on 100 (quick) / 1000 MNIST images, nengo on the first 10 / 20; same invocation.
+    """snncc on 100 (quick) / 1000 MNIST images, nengo on the first 10 / 40; same invocation.
 
     ``$SNNCC_NENGO_IMAGES`` overrides the nengo subset size. Wall and CPU seconds are both
-    reported (CPU: this process, all threads; less sensitive to other jobs on the machine).
+    reported (CPU: this process, all threads). BLAS runs on ``$SNNCC_BENCH_BLAS_THREADS`` threads
+    (default 1) for both simulators: each then uses one core (snncc's numba kernels and nengo's
+    operators are single-threaded), and timings do not depend on the load of the other core.
     """
     _need_nengo()
+    n_snncc, n_nengo, n_val = (100, 10, 2) if quick else (1000, 40, 10)
+    n_nengo = int(os.environ.get("SNNCC_NENGO_IMAGES", n_nengo))
+    threads = int(os.environ.get("SNNCC_BENCH_BLAS_THREADS", 1))
+    with _blas_threads(threads) as limits:
+        result = _measure(n_snncc, n_nengo, n_val)
+    result["blas_threads"] = threads if limits is not None else "default (no threadpoolctl)"
+    return result
+
+
+def _measure(n_snncc: int, n_nengo: int, n_val: int) -> dict[str, Any]:
     from snncc.sim import simulate
 
-    n_snncc, n_nengo, n_val = (100, 10, 2) if quick else (1000, 20, 5)
-    n_nengo = int(os.environ.get("SNNCC_NENGO_IMAGES", n_nengo))
     load_before = os.getloadavg()
     x, y, folder = mnist_images(max(n_snncc, n_nengo))
     net, model_note = load_model(x)

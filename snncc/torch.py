@@ -33,6 +33,7 @@ import onnx
 import torch
 import torch.nn.functional as F
 
+from snncc._io import atomic_write
 from snncc.frontend.softlif import (
     SOFTLIF_DEFAULTS,
     SOFTLIF_DOMAIN,
@@ -204,13 +205,5 @@ def export_onnx(model: torch.nn.Module, example_input: torch.Tensor, path: str |
         proto.functions.append(softlif_function(opset))
         proto.ir_version = max(proto.ir_version, 8)  # model-local functions need IR >= 8
     onnx.checker.check_model(proto, full_check=True)
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(proto.SerializeToString())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, proto.SerializeToString())
     return proto

@@ -62,10 +62,12 @@ def _run_lif(j: np.ndarray, steps: int, tau_rc: float, tau_ref: float
     v, ref, u = (np.zeros((1, n), np.float32) for _ in range(3))
     counts = np.zeros((1, n), np.int32)
     rows = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    sidx, scnt = np.zeros((1, n), np.int32), np.zeros(1, np.int64)
     first, last = np.full(n, -1), np.full(n, -1)
     for t in range(steps):
-        lif_step(x, 1.0, bias, v, ref, counts, np.ones(n, np.int64), u, *rows, DT, tau_rc,
-                 tau_ref, 1.0 / DT)
+        lif_step(x, 1.0, bias, v, ref, counts, np.ones(n, np.int64), u, sidx, scnt, *rows, DT,
+                 tau_rc, tau_ref, 1.0 / DT)
+        np.testing.assert_array_equal(sidx[0, :scnt[0]], np.flatnonzero(u[0]))
         spiked = u[0] > 0
         first[spiked & (first < 0)] = t
         last[spiked] = t
@@ -89,7 +91,8 @@ def test_lif_below_threshold_never_spikes_and_voltage_floors_at_zero() -> None:
     assert not counts.any()
     v = np.zeros((1, 1), np.float32)
     args = (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.int32), np.ones(1, np.int64),
-            np.zeros((1, 1), np.float32), np.zeros(1, np.int64), np.zeros(1, np.int64))
+            np.zeros((1, 1), np.float32), np.zeros((1, 1), np.int32), np.zeros(1, np.int64),
+            np.zeros(1, np.int64), np.zeros(1, np.int64))
     lif_step(np.full((1, 1), -3.0, np.float32), 1.0, np.zeros(1, np.float32), v, *args, DT,
              0.02, 0.002, 1.0)
     assert v[0, 0] == 0.0
@@ -108,10 +111,12 @@ def test_if_rate_is_the_current_and_saturates_at_one_per_step() -> None:
 def test_if_resets_by_subtraction() -> None:
     v = np.zeros((1, 1), np.float32)
     counts, u = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    sidx, scnt = np.zeros((1, 1), np.int32), np.zeros(1, np.int64)
     totals = np.zeros(1, np.int64), np.zeros(1, np.int64)
-    for _ in range(4):  # J*dt = 0.375: v = .375, .75, 1.125 -> spike, .125 + .375 = .5
+    for t in range(4):  # J*dt = 0.375: v = .375, .75, 1.125 -> spike, .125 + .375 = .5
         if_step(np.zeros((1, 1), np.float32), 1.0, np.full(1, 375.0, np.float32), v, counts,
-                np.full(1, 3, np.int64), u, *totals, DT, 1.0)
+                np.full(1, 3, np.int64), u, sidx, scnt, *totals, DT, 1.0)
+        assert u[0, 0] == (1.0 if t == 2 else 0.0) and scnt[0] == (t == 2)
     assert counts[0, 0] == 1 and v[0, 0] == pytest.approx(0.5)
     assert totals[0][0] == 1 and totals[1][0] == 3
 

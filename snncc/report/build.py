@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from snncc._io import atomic_write
 from snncc._version import __version__
 from snncc.ir import LayerGraph
 from snncc.ir import layers as L
@@ -58,15 +58,4 @@ def efficiency(graph: LayerGraph, first_layer_synapses: int, synaptic_events: fl
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write JSON atomically (temp file in the same folder, then rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(path, json.dumps(data, indent=2, allow_nan=False) + "\n")

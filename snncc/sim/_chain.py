@@ -8,6 +8,7 @@ import numpy as np
 
 from snncc.convert.net import Projection
 from snncc.errors import SimulationError
+from snncc.sim._events import EventPlan, is_linear
 from snncc.sim._fanout import fanout
 from snncc.sim._kernels import Kernel, compile_op
 
@@ -27,6 +28,10 @@ class Chain:
     key is then kept here and cleared by :meth:`reset`). Ties go to the first index of the
     window (row-major); padding never wins. ``filtered`` takes the max of the filtered signals
     (biased upwards by their ripple); ``avg`` the window average (padding not counted).
+
+    A :attr:`linear` chain (no max pooling but under ``avg``, no bias, no affine shift) commutes
+    with the synapse filter, so the simulator may apply it to raw spike trains, densely or on
+    events (:meth:`event_plan`); :attr:`dense_macs` is its dense cost per batch row.
 
     Args:
         proj: The projection.
@@ -52,7 +57,23 @@ class Chain:
         self.proj = proj
         self.pre_shape = tuple(pre_shape)
         self.fanout = fanout(proj)
+        self.linear = is_linear(proj.ops, maxpool)
+        macs, shape = 0, self.pre_shape
+        for op in proj.ops:
+            macs += max(op.synapses([shape]), op.size)
+            shape = tuple(op.shape)
+        self.dense_macs = max(macs, math.prod(self.pre_shape))
+        self._plan: EventPlan | None = None
         self._cum: dict[int, np.ndarray] = {}
+
+    def event_plan(self) -> EventPlan:
+        """The chain compiled for sparse events (built on first use; linear chains only)."""
+        if not self.linear:
+            raise SimulationError(f"projection {self.proj.name!r} is not linear; it cannot run "
+                                  f"on events")
+        if self._plan is None:
+            self._plan = EventPlan(self.proj.ops, self.kernels, self.pre_shape)
+        return self._plan
 
     @property
     def gated_head(self) -> bool:

@@ -3,13 +3,32 @@
 Per step, in the order the net lists its populations: a population's input is the sum of its
 projections applied to their sources' signals of this same step (no delay along the feed-forward
 chain; a projection from a population later in the order, or from itself, reads that source's
-signal of the previous step), then ``J = gain * x + bias``, the neuron update, and the synapse
-filter of its spike output. Readouts then sum their projections plus bias.
+signal of the previous step), then ``J = gain * x + bias``, the neuron update and its spike output.
+Readouts then sum their projections plus bias.
+
+Where the synapse filter sits (the filters are linear and time-invariant, and every projection
+uses the same one, so ``filter(chain(u)) == chain(filter(u))`` for a linear chain):
+
+- post-side (the default for linear chains, :attr:`Chain.linear`): the chain maps the raw spike
+  output ``u = amplitude * spikes / dt`` of its source, and one filter per post node (population
+  or readout) filters the sum of its linear projections. ``u`` is sparse, so each chain runs per
+  step and batch row either on the events (:mod:`._events`: cost = the events' fan-out) or densely
+  (the chain's multiply-adds), whichever a fixed cost model says is cheaper (:data:`EVENT_COST`);
+  the choice is per row, so it does not depend on the batch size.
+- pre-side: a chain that is not linear (max pooling under ``gate``/``filtered``) reads its
+  source's filtered signal, one filter per source, as before.
+- the input under ``current`` is a constant current, not filtered: its chains are computed once
+  per batch and added as they are.
+
+``SNNCC_SIM_PATH`` (for tests and benchmarks only) forces a path: ``auto`` (the default),
+``event`` (every linear chain on events), ``dense`` (post-side filters, dense chains) or
+``presyn`` (every chain pre-side and dense: the original simulator).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,13 +37,20 @@ import numpy as np
 from snncc.convert.net import SpikingNet
 from snncc.errors import SimulationError
 from snncc.sim._chain import Chain
+from snncc.sim._events import EventPlan, nonzero_rows, row_costs
 from snncc.sim.encode import CurrentEncoder, PoissonEncoder
 from snncc.sim.neurons import NeuronGroup
 from snncc.sim.synapses import SynapseFilter
 
-__all__ = ["MAXPOOL_METHODS", "BatchOutput", "Engine"]
+__all__ = ["EVENT_COST", "MAXPOOL_METHODS", "PATHS", "BatchOutput", "Engine"]
 
 MAXPOOL_METHODS = ("gate", "filtered", "avg")
+PATHS = ("auto", "event", "dense", "presyn")
+# A row's chain runs on events when EVENT_COST * (its events' fan-out + the flush of a conv
+# scratch) <= the chain's dense multiply-adds per row: the relative cost of one scattered
+# multiply-add (numba, one thread per row) and of one dense one (BLAS, im2col), measured on the
+# MNIST-shaped nets of benchmarks/bench_sim.py.
+EVENT_COST = 4.0
 
 
 @dataclass
@@ -39,6 +65,17 @@ class BatchOutput:
     trace: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
+@dataclass
+class _Link:
+    """A projection into a node: its source, chain, where it filters, and its event scratch."""
+
+    pre: str
+    chain: Chain
+    post_side: bool
+    plan: EventPlan | None = None
+    bufs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 class Engine:
     """Compiled form of ``net``; :meth:`run` simulates one batch from a fresh state.
 
@@ -47,36 +84,77 @@ class Engine:
         encoder: ``current`` or ``poisson``.
         max_rate: Poisson rate of an input of magnitude 1 (Hz).
         seed: Seed of the Poisson draws.
+        path: One of :data:`PATHS` (None: ``SNNCC_SIM_PATH``, else ``auto``); see the module.
     """
 
-    def __init__(self, net: SpikingNet, encoder: str, max_rate: float, seed: int) -> None:
+    def __init__(self, net: SpikingNet, encoder: str, max_rate: float, seed: int,
+                 path: str | None = None) -> None:
         if net.maxpool not in MAXPOOL_METHODS:
             raise SimulationError(f"unknown max-pooling method {net.maxpool!r}; known: "
                                   f"{', '.join(MAXPOOL_METHODS)}")
-        self.net, self.dt = net, float(net.dt)
+        path = path if path is not None else os.environ.get("SNNCC_SIM_PATH", "") or "auto"
+        if path not in PATHS:
+            raise SimulationError(f"unknown simulation path {path!r}; known: {', '.join(PATHS)}")
+        self.net, self.dt, self.path = net, float(net.dt), path
         self.inp = net.inputs[0]
+        self.encoder: CurrentEncoder | PoissonEncoder = (
+            CurrentEncoder() if encoder == "current" else PoissonEncoder(self.dt, max_rate, seed))
         shapes = {s.name: tuple(s.shape) for s in net.inputs}
         shapes.update({p.name: tuple(p.shape) for p in net.populations})
         shapes.update({r.name: tuple(r.shape) for r in net.readouts})
         readouts = {r.name for r in net.readouts}
-        self.chains: dict[str, list[tuple[str, Chain]]] = {name: [] for name in shapes}
+        self.links: dict[str, list[_Link]] = {name: [] for name in shapes}
         fan = {name: np.zeros(int(np.prod(shape)), np.int64) for name, shape in shapes.items()}
         for proj in net.projections:
             if proj.pre in readouts or proj.post == self.inp.name:
                 raise SimulationError(f"projection {proj.name!r}: {proj.pre} -> {proj.post} "
                                       f"reads a readout or drives the input")
             chain = Chain(proj, net.maxpool, shapes[proj.pre], shapes[proj.post])
-            self.chains[proj.post].append((proj.pre, chain))
+            constant = proj.pre == self.inp.name and self.encoder.constant
+            link = _Link(proj.pre, chain, path != "presyn" and chain.linear and not constant)
+            if link.post_side and path != "dense":
+                link.plan = chain.event_plan()
+                link.bufs = link.plan.scratch()
+            self.links[proj.post].append(link)
             fan[proj.pre] += chain.fanout
         self.input_fanout = fan[self.inp.name]
         self.groups = [NeuronGroup(p, self.dt, fan[p.name]) for p in net.populations]
+        every = [link for links in self.links.values() for link in links]
+        pre_side = {k.pre for k in every if not k.post_side}
         self.filters = {p.name: SynapseFilter(net.synapse, net.tau_s, self.dt)
-                        for p in net.populations}
-        self.encoder: CurrentEncoder | PoissonEncoder = (
-            CurrentEncoder() if encoder == "current" else PoissonEncoder(self.dt, max_rate, seed))
-        self.input_filter = SynapseFilter(net.synapse, net.tau_s, self.dt)
+                        for p in net.populations if p.name in pre_side}
+        self.post_filters = {name: SynapseFilter(net.synapse, net.tau_s, self.dt)
+                             for name, links in self.links.items()
+                             if any(k.post_side for k in links)}
+        self.input_filter = (SynapseFilter(net.synapse, net.tau_s, self.dt)
+                             if self.inp.name in pre_side and not self.encoder.constant else None)
+        self.input_events = any(k.plan is not None and k.pre == self.inp.name for k in every)
         self.input_macs = int(self.input_fanout.sum()) if self.encoder.constant else 0
         self.offsets = np.cumsum([0] + [g.n for g in self.groups]).astype(np.int64)
+        self.sizes = {name: math.prod(shape) for name, shape in shapes.items()}
+
+    def _project(self, link: _Link, src: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 out: np.ndarray, cost: np.ndarray) -> None:
+        """Add ``link``'s chain applied to its source's raw spike output ``src`` into ``out``."""
+        u, sidx, scnt = src
+        plan, chain = link.plan, link.chain
+        if plan is None:  # path "dense"
+            out += chain(u)
+            return
+        if self.path == "event":
+            plan.apply(u, sidx, scnt, np.flatnonzero(scnt), out, link.bufs)
+            return
+        row_costs(sidx, scnt, chain.fanout, cost)
+        cost += plan.flush_cost
+        dense = (cost * EVENT_COST > chain.dense_macs) & (scnt > 0)
+        if not dense.any():
+            plan.apply(u, sidx, scnt, np.flatnonzero(scnt), out, link.bufs)
+        elif dense.all():
+            out += chain(u)
+        else:
+            plan.apply(u, sidx, scnt, np.flatnonzero(~dense & (scnt > 0)), out, link.bufs)
+            rows = np.flatnonzero(dense)
+            out[rows] += chain(u[rows])
 
     def run(self, x: np.ndarray, first_index: int, steps: int, start: int, trace_rows: int = 0,
             on_step: Callable[[], None] | None = None) -> BatchOutput:
@@ -90,58 +168,82 @@ class Engine:
         row_spikes = np.zeros(batch, np.int64)
         row_events = np.zeros(batch, np.int64)
         in_spikes = np.zeros(batch, np.int64)
+        cost = np.zeros(batch, np.int64)
         signal: dict[str, np.ndarray] = {}
         key: dict[str, np.ndarray] = {}
-        out: dict[str, np.ndarray] = {}
+        src: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for g in self.groups:
             g.reset(batch)
-            self.filters[g.pop.name].reset(batch, g.n)
-            out[g.pop.name] = np.zeros((batch, g.n), np.float32)
-            signal[g.pop.name] = out[g.pop.name]
-            key[g.pop.name] = g.counts
-        for chains in self.chains.values():
-            for _, chain in chains:
-                chain.reset()
+            name = g.pop.name
+            if name in self.filters:
+                self.filters[name].reset(batch, g.n)
+            signal[name] = g.u
+            key[name] = g.counts
+            src[name] = (g.u, g.sidx, g.scnt)
+        raw = {}
+        for name, filt in self.post_filters.items():
+            filt.reset(batch, self.sizes[name])
+            raw[name] = np.zeros((batch, self.sizes[name]), np.float32)
+        for links in self.links.values():
+            for link in links:
+                link.chain.reset()
         self.encoder.start(x, first_index)
-        self.input_filter.reset(batch, x.shape[1])
+        if self.input_filter is not None:
+            self.input_filter.reset(batch, x.shape[1])
+        in_sidx = np.zeros((batch, x.shape[1]) if self.input_events else (0, 0), np.int32)
+        in_scnt = np.zeros(batch, np.int64)
         cached: dict[int, np.ndarray] = {}
         if self.encoder.constant:  # the input's projections do not change during the step loop
             signal[name_in] = key[name_in] = x
-            for chains in self.chains.values():
-                for pre, chain in chains:
-                    if pre == name_in:
-                        cached[id(chain)] = chain(x, x)
+            for links in self.links.values():
+                for link in links:
+                    if link.pre == name_in:
+                        cached[id(link)] = link.chain(x, x)
         else:
             key[name_in] = np.zeros_like(x)
         sums = {r.name: np.zeros((batch, math.prod(r.shape)), np.float64) for r in net.readouts}
         zeros = {g.pop.name: np.zeros((batch, g.n), np.float32) for g in self.groups
-                 if not self.chains[g.pop.name]}
+                 if not self.links[g.pop.name]}
         events: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
         def total(post: str) -> np.ndarray | None:
             acc = None
-            for pre, chain in self.chains[post]:
-                y = cached.get(id(chain))
+            if post in raw:
+                buf = raw[post]
+                buf.fill(0.0)
+                for link in self.links[post]:
+                    if link.post_side:
+                        self._project(link, src[link.pre], buf, cost)
+                acc = self.post_filters[post].step(buf)
+            for link in self.links[post]:
+                if link.post_side:
+                    continue
+                y = cached.get(id(link))
                 if y is None:
-                    y = chain(signal[pre], key[pre])
+                    y = link.chain(signal[link.pre], key[link.pre])
                 acc = y if acc is None else acc + y
             return acc
 
         for t in range(steps):
             if not self.encoder.constant:
-                raw, spikes = self.encoder.step()
+                u_in, spikes = self.encoder.step()
                 if spikes is not None:
                     in_spikes += spikes.sum(axis=1)
                     row_events += spikes.astype(np.int64) @ self.input_fanout
-                key[name_in] += raw
-                signal[name_in] = self.input_filter.step(raw)
+                key[name_in] += u_in
+                if self.input_filter is not None:
+                    signal[name_in] = self.input_filter.step(u_in)
+                if self.input_events:
+                    nonzero_rows(u_in, in_sidx, in_scnt)
+                src[name_in] = (u_in, in_sidx, in_scnt)
             for gi, g in enumerate(self.groups):
                 name = g.pop.name
                 xin = total(name)
-                g.step(zeros[name] if xin is None else xin, out[name], row_spikes, row_events)
-                signal[name] = self.filters[name].step(out[name])
+                g.step(zeros[name] if xin is None else xin, row_spikes, row_events)
+                if name in self.filters:
+                    signal[name] = self.filters[name].step(g.u)
                 if trace_rows:
-                    rows, idx = np.nonzero(out[name][:trace_rows])
+                    rows, idx = np.nonzero(g.u[:trace_rows])
                     events.append((rows, np.full(rows.size, t, np.int32),
                                    idx + self.offsets[gi]))
             for r in net.readouts:  # every step: a chain may hold gate state

@@ -19,8 +19,12 @@ one spike per step, the excess stays in ``v``, so the rate is ``J`` for ``0 <= J
 saturates at ``1/dt``. No leak, no refractory period, no floor.
 
 Each kernel also writes the step's spike output ``u = spike * amplitude / dt`` (the input of the
-synapse filter), adds the spikes to per-neuron counts and, per batch row, to spike and
-synaptic-event totals (a spike of neuron ``i`` costs ``fanout[i]`` events).
+synapse filter) and the list of the neurons that spiked (``sidx[b, :scnt[b]]``, ascending), adds
+the spikes to per-neuron counts and, per batch row, to spike and synaptic-event totals (a spike of
+neuron ``i`` costs ``fanout[i]`` events). ``u`` is sparse: a kernel only clears the entries listed
+by the previous step's ``sidx``/``scnt`` and writes the new spikes, so ``u`` must be zero wherever
+the lists passed in do not point (zeros and ``scnt = 0`` at the start). Batch rows run in
+parallel (numba ``prange``); every row is independent, so results do not depend on the threads.
 """
 
 from __future__ import annotations
@@ -35,21 +39,23 @@ from snncc.convert.net import Population
 __all__ = ["NeuronGroup", "if_step", "lif_step"]
 
 
-@numba.njit(cache=True, nogil=True)
-def lif_step(x, gain, bias, v, ref, counts, fanout, u, row_spikes, row_events,
+@numba.njit(cache=True, nogil=True, parallel=True)
+def lif_step(x, gain, bias, v, ref, counts, fanout, u, sidx, scnt, row_spikes, row_events,
              dt, tau_rc, tau_ref, out):
     """One LIF step for a (B, n) batch; see the module docstring. All arrays are updated."""
     nb, n = v.shape
     decay = math.exp(-dt / tau_rc)
-    for b in range(nb):
+    for b in numba.prange(nb):
+        for k in range(scnt[b]):  # clear the previous step's spikes
+            u[b, sidx[b, k]] = 0.0
         spikes = 0
         events = 0
         for i in range(n):
             j = gain * float(x[b, i]) + bias[i]
-            r = float(ref[b, i])
+            r0 = float(ref[b, i])
+            r = r0
             if r >= dt:  # refractory for the whole step
                 ref[b, i] = r - dt
-                u[b, i] = 0.0
                 continue
             vi = float(v[b, i])
             if r > 0.0:  # the refractory period ends within this step
@@ -69,25 +75,28 @@ def lif_step(x, gain, bias, v, ref, counts, fanout, u, row_spikes, row_events,
                     vi = 0.0
                     r = tau_ref - since
                 u[b, i] = out
+                sidx[b, spikes] = i
                 counts[b, i] += 1
                 spikes += 1
                 events += fanout[i]
-            else:
-                if vi < 0.0:
-                    vi = 0.0
-                u[b, i] = 0.0
+            elif vi < 0.0:
+                vi = 0.0
             v[b, i] = vi
-            ref[b, i] = r
+            if r != r0:
+                ref[b, i] = r
+        scnt[b] = spikes
         row_spikes[b] += spikes
         row_events[b] += events
 
 
-@numba.njit(cache=True, nogil=True)
-def if_step(x, gain, bias, v, counts, fanout, u, row_spikes, row_events,
+@numba.njit(cache=True, nogil=True, parallel=True)
+def if_step(x, gain, bias, v, counts, fanout, u, sidx, scnt, row_spikes, row_events,
             dt, out):
     """One IF step for a (B, n) batch; see the module docstring. All arrays are updated."""
     nb, n = v.shape
-    for b in range(nb):
+    for b in numba.prange(nb):
+        for k in range(scnt[b]):  # clear the previous step's spikes
+            u[b, sidx[b, k]] = 0.0
         spikes = 0
         events = 0
         for i in range(n):
@@ -95,12 +104,12 @@ def if_step(x, gain, bias, v, counts, fanout, u, row_spikes, row_events,
             if vi >= 1.0:
                 vi -= 1.0
                 u[b, i] = out
+                sidx[b, spikes] = i
                 counts[b, i] += 1
                 spikes += 1
                 events += fanout[i]
-            else:
-                u[b, i] = 0.0
             v[b, i] = vi
+        scnt[b] = spikes
         row_spikes[b] += spikes
         row_events[b] += events
 
@@ -125,21 +134,30 @@ class NeuronGroup:
         self.v = np.empty((0, self.n), dtype=np.float32)
         self.ref = np.empty((0, self.n), dtype=np.float32)
         self.counts = np.empty((0, self.n), dtype=np.int32)
+        self.u = np.empty((0, self.n), dtype=np.float32)
+        self.sidx = np.empty((0, self.n), dtype=np.int32)
+        self.scnt = np.empty(0, dtype=np.int64)
 
     def reset(self, batch: int) -> None:
         """Fresh state (v = 0, not refractory, no spikes) for ``batch`` inputs."""
         self.v = np.zeros((batch, self.n), dtype=np.float32)
         self.ref = np.zeros((batch if self.pop.model == "lif" else 0, self.n), dtype=np.float32)
         self.counts = np.zeros((batch, self.n), dtype=np.int32)
+        self.u = np.zeros((batch, self.n), dtype=np.float32)
+        self.sidx = np.zeros((batch, self.n), dtype=np.int32)
+        self.scnt = np.zeros(batch, dtype=np.int64)
 
-    def step(self, x: np.ndarray, u: np.ndarray, row_spikes: np.ndarray,
-             row_events: np.ndarray) -> None:
-        """Advance one step with input ``x`` (B, n); write the spike output into ``u`` (B, n)."""
+    def step(self, x: np.ndarray, row_spikes: np.ndarray, row_events: np.ndarray) -> None:
+        """Advance one step with input ``x`` (B, n).
+
+        Afterwards :attr:`u` (B, n) holds the step's spike output and ``sidx[b, :scnt[b]]`` the
+        neurons of row ``b`` that spiked, ascending.
+        """
         p = self.pop
         if p.model == "lif":
-            lif_step(x, float(p.gain), self.bias, self.v, self.ref, self.counts, self.fanout, u,
-                     row_spikes, row_events, self.dt, float(p.tau_rc), float(p.tau_ref),
-                     self.out)
+            lif_step(x, float(p.gain), self.bias, self.v, self.ref, self.counts, self.fanout,
+                     self.u, self.sidx, self.scnt, row_spikes, row_events, self.dt,
+                     float(p.tau_rc), float(p.tau_ref), self.out)
         else:
-            if_step(x, float(p.gain), self.bias, self.v, self.counts, self.fanout, u,
-                    row_spikes, row_events, self.dt, self.out)
+            if_step(x, float(p.gain), self.bias, self.v, self.counts, self.fanout, self.u,
+                    self.sidx, self.scnt, row_spikes, row_events, self.dt, self.out)
