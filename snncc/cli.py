@@ -209,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(f"snncc: error: {exc}", err=True)
         return 2
+    except KeyboardInterrupt:
+        click.echo("snncc: interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug in snncc: say so in one line, traceback with --debug
+        if debug:
+            raise
+        click.echo(f"snncc: internal error: {type(exc).__name__}: {exc} (run with --debug for "
+                   "the traceback, and please report it)", err=True)
+        return 1
     return 0
 
 

@@ -80,6 +80,8 @@ def _mnist(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     path = Path(__file__).parent / "examples" / "digits_test.npz"
+    if not path.is_file():
+        raise DataError(f"digits: the bundled file {path} is missing (a broken installation?)")
     with np.load(path, allow_pickle=False) as f:
         return f["x"].astype(np.float32) / 16.0, f["y"].astype(np.int64)
 

@@ -125,3 +125,18 @@ def test_simulate_labels_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[
     np.savez(p, x=np.zeros((5, 1, 8, 8), np.float32), y=np.arange(4))
     assert main(["simulate", str(example_path()), "--data", str(p)]) == 2
     assert "x must be numeric (N, ...) and y integer labels (N,)" in capsys.readouterr().err
+
+
+def test_wheel_ships_example_data() -> None:
+    """The quick start's `--data digits` and example model come from package data."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["snncc"]
+    shipped = {p.name for p in (root / "snncc" / "examples").iterdir()}
+    import fnmatch
+
+    for name in ("digits_cnn.onnx", "digits_test.npz"):
+        assert name in shipped
+        assert any(fnmatch.fnmatch(f"examples/{name}", pat) for pat in data), name

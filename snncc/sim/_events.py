@@ -20,8 +20,7 @@ multiply-adds. The chain is split, once, into three parts:
   offset and per-output scales). Any other op there (rare) runs densely on the weighted op's
   output (``rest``).
 
-Rows run in parallel (``prange``); each row is independent and its scratch comes from the
-current thread's slice of per-thread buffers, so the results do not depend on the threads.
+Each row is independent of the others (its result does not depend on the batch).
 
 Not linear, so not here: MaxPool2d under ``gate``/``filtered``, Dense/Conv2d biases, affine
 shifts; :attr:`EventPlan.supports` tells.
@@ -116,22 +115,9 @@ def _coalesce(u_row, sidx_row, cnt, indptr, indices, data, mid, mark, touched):
 
 
 @numba.njit(cache=True, nogil=True)
-def _take(t, has_prefix, u_row, sidx_row, mid, mark, touched):
-    """The ``t``-th event after the prefix: (index, value); clears its scratch entry."""
-    if not has_prefix:
-        m = sidx_row[t]
-        return m, u_row[m]
-    m = touched[t]
-    v = mid[m]
-    mid[m] = 0.0
-    mark[m] = False
-    return m, v
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
 def _scatter_matrix(u, sidx, scnt, rows, indptr, indices, data, out):
     """``out[b] += events(b) @ P`` for each selected row (no weighted op)."""
-    for k in numba.prange(rows.size):
+    for k in range(rows.size):
         b = rows[k]
         o = out[b]
         for e in range(scnt[b]):
@@ -141,21 +127,27 @@ def _scatter_matrix(u, sidx, scnt, rows, indptr, indices, data, out):
                 o[indices[q]] += v * data[q]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _scatter_dense(u, sidx, scnt, rows, has_prefix, indptr, indices, data, mid, mark, touched,
                    wt, out, off):
     """Dense op: ``out[b, off:off+n] += value * wt[index]`` per (coalesced) event."""
     n = wt.shape[1]
-    for k in numba.prange(rows.size):
+    for k in range(rows.size):
         b = rows[k]
-        tid = numba.get_thread_id()
+        ur, sr = u[b], sidx[b]
         nt = scnt[b]
         if has_prefix:
-            nt = _coalesce(u[b], sidx[b], scnt[b], indptr, indices, data, mid[tid], mark[tid],
-                           touched[tid])
+            nt = _coalesce(ur, sr, nt, indptr, indices, data, mid, mark, touched)
         o = out[b, off:off + n]
         for t in range(nt):
-            m, v = _take(t, has_prefix, u[b], sidx[b], mid[tid], mark[tid], touched[tid])
+            if has_prefix:  # take the coalesced event and clear its scratch entry
+                m = touched[t]
+                v = mid[m]
+                mid[m] = 0.0
+                mark[m] = False
+            else:
+                m = sr[t]
+                v = ur[m]
             if v == 0.0:
                 continue
             col = wt[m]
@@ -163,28 +155,39 @@ def _scatter_dense(u, sidx, scnt, rows, has_prefix, indptr, indices, data, mid, 
                 o[j] += v * col[j]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _scatter_conv(u, sidx, scnt, rows, has_prefix, indptr, indices, data, mid, mark, touched,
-                  wt, acc, out, off, geom):
+                  wt, acc, out, off, hw_in, tap_h, tap_w, contiguous):
     """Conv2d: scatter each (coalesced) event's kernel into the (Ho, Wo, O) scratch ``acc``.
 
-    ``wt`` is (C, kh, kw, O/groups); ``geom`` holds h, w, ho, wo, sh, sw, pt, pl, dh, dw,
-    C/groups, O. The scratch of a row is added to ``out[b, off:]`` in (O, Ho, Wo) order.
+    ``wt`` is (C, kh, kw, O/groups) with the ``kw`` axis reversed; ``hw_in`` = (h, w, C/groups,
+    Wo, O). ``tap_h[r]`` lists the (i, oh) pairs by which input row ``r`` reaches an output row
+    (count first: ``tap_h[r, 0]``, then pairs), ``tap_w[s]`` the (j, ow) pairs by ascending
+    ``ow``. With ``contiguous`` (one group, unit stride and dilation along W) a row of taps is
+    one contiguous block of ``acc`` and of ``wt``. Each row's scratch is then added to
+    ``out[b, off:]`` in (O, Ho, Wo) order and cleared.
     """
-    kh, kw, og = wt.shape[1], wt.shape[2], wt.shape[3]
-    h, w, ho, wo, sh, sw, pt, pl, dh, dw, cg, n_out = geom
-    hw = ho * wo
-    for k in numba.prange(rows.size):
+    kw, og = wt.shape[2], wt.shape[3]
+    h, w, cg, wo, n_out = hw_in[0], hw_in[1], hw_in[2], hw_in[3], hw_in[4]
+    size = acc.size
+    hw = size // n_out
+    wf = wt.reshape(-1)
+    for k in range(rows.size):
         b = rows[k]
-        tid = numba.get_thread_id()
-        a = acc[tid]
+        ur, sr = u[b], sidx[b]
         nt = scnt[b]
         if has_prefix:
-            nt = _coalesce(u[b], sidx[b], scnt[b], indptr, indices, data, mid[tid], mark[tid],
-                           touched[tid])
+            nt = _coalesce(ur, sr, nt, indptr, indices, data, mid, mark, touched)
         used = False
         for t in range(nt):
-            m, v = _take(t, has_prefix, u[b], sidx[b], mid[tid], mark[tid], touched[tid])
+            if has_prefix:  # take the coalesced event and clear its scratch entry
+                m = touched[t]
+                v = mid[m]
+                mid[m] = 0.0
+                mark[m] = False
+            else:
+                m = sr[t]
+                v = ur[m]
             if v == 0.0:
                 continue
             used = True
@@ -193,41 +196,55 @@ def _scatter_conv(u, sidx, scnt, rows, has_prefix, indptr, indices, data, mid, m
             r = rem // w
             s = rem - r * w
             obase = (c // cg) * og
-            for i in range(kh):
-                num = r + pt - i * dh
-                if num < 0:
-                    break
-                if num % sh != 0:
-                    continue
-                oh = num // sh
-                if oh >= ho:
-                    continue
-                for j in range(kw):
-                    num2 = s + pl - j * dw
-                    if num2 < 0:
-                        break
-                    if num2 % sw != 0:
-                        continue
-                    ow = num2 // sw
-                    if ow >= wo:
-                        continue
-                    base = (oh * wo + ow) * n_out + obase
-                    seg = a[base:base + og]
-                    wv = wt[c, i, j]
-                    for q in range(og):
-                        seg[q] += v * wv[q]
+            nw = tap_w[s, 0]
+            if nw == 0:
+                continue
+            for p in range(tap_h[r, 0]):
+                i, oh = tap_h[r, 1 + 2 * p], tap_h[r, 2 + 2 * p]
+                wrow = (c * wt.shape[1] + i) * kw
+                if contiguous:  # slices: the loop vectorises (no aliasing doubt)
+                    j0, ow0 = tap_w[s, 1], tap_w[s, 2]
+                    base = (oh * wo + ow0) * n_out
+                    wbase = (wrow + kw - 1 - j0) * og
+                    seg, wseg = acc[base:base + nw * og], wf[wbase:wbase + nw * og]
+                    for q in range(nw * og):
+                        seg[q] += v * wseg[q]
+                else:
+                    for e in range(nw):
+                        j, ow = tap_w[s, 1 + 2 * e], tap_w[s, 2 + 2 * e]
+                        base = (oh * wo + ow) * n_out + obase
+                        wbase = (wrow + kw - 1 - j) * og
+                        seg, wseg = acc[base:base + og], wf[wbase:wbase + og]
+                        for q in range(og):
+                            seg[q] += v * wseg[q]
         if used:
-            o = out[b, off:off + n_out * hw]
+            o = out[b, off:off + size]
             for ch in range(n_out):
                 for p in range(hw):
-                    o[ch * hw + p] += a[p * n_out + ch]
-            a[:n_out * hw] = 0.0
+                    o[ch * hw + p] += acc[p * n_out + ch]
+            acc[:] = 0.0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+def _taps(in_len: int, out_len: int, k: int, s: int, p: int, d: int) -> np.ndarray:
+    """Per input index: [count, tap_0, out_0, tap_1, out_1, ...] by ascending output index."""
+    table = np.zeros((in_len, 1 + 2 * k), np.int64)
+    for r in range(in_len):
+        pairs = []
+        for i in range(k):
+            num = r + p - i * d
+            if num >= 0 and num % s == 0 and num // s < out_len:
+                pairs.append((num // s, i))
+        pairs.sort()
+        table[r, 0] = len(pairs)
+        for e, (o, i) in enumerate(pairs):
+            table[r, 1 + 2 * e], table[r, 2 + 2 * e] = i, o
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
 def nonzero_rows(x, sidx, scnt):
     """``sidx[b, :scnt[b]]`` = the indices of the non-zeros of ``x[b]``, ascending."""
-    for b in numba.prange(x.shape[0]):
+    for b in range(x.shape[0]):
         k = 0
         for i in range(x.shape[1]):
             if x[b, i] != 0.0:
@@ -319,15 +336,17 @@ class EventPlan:
         cg, og = shape[0] // groups, o // groups
         (kh, kw) = op.kernel
         weight = op.weight.astype(np.float64) * per_channel[:, 0].reshape(o, 1, 1, 1)
-        wt = weight.reshape(groups, og, cg, kh, kw).transpose(0, 2, 3, 4, 1)
+        wt = weight.reshape(groups, og, cg, kh, kw).transpose(0, 2, 3, 4, 1)[:, :, :, ::-1]
         self.wt = np.ascontiguousarray(wt.reshape(shape[0], kh, kw, og), dtype=F32)
         g = pool_geometry(op, shape)
-        self.geom = np.array([g.in_hw[0], g.in_hw[1], g.out_hw[0], g.out_hw[1], g.stride[0],
-                              g.stride[1], g.padding[0], g.padding[1], g.dilation[0],
-                              g.dilation[1], cg, o], dtype=np.int64)
+        self.tap_h = _taps(g.in_hw[0], g.out_hw[0], kh, g.stride[0], g.padding[0],
+                           g.dilation[0])
+        self.tap_w = _taps(g.in_hw[1], g.out_hw[1], kw, g.stride[1], g.padding[1],
+                           g.dilation[1])
+        self.hw_in = np.array([g.in_hw[0], g.in_hw[1], cg, g.out_hw[1], o], np.int64)
+        self.contiguous = groups == 1 and g.stride[1] == 1 and g.dilation[1] == 1
         self.conv_size = op.size
         self.conv_shape = tuple(op.shape)
-        self.weighted_shape = tuple(op.shape)
 
     @property
     def flush_cost(self) -> int:
@@ -335,13 +354,12 @@ class EventPlan:
         return 2 * self.conv_size if self.kind == "conv" else 0
 
     def scratch(self) -> dict[str, np.ndarray]:
-        """Per-thread scratch buffers (zero), allocated once per engine."""
-        nthreads = numba.config.NUMBA_NUM_THREADS
-        bufs = {"mid": np.zeros((nthreads, max(self.mid_size, 1)), F32),
-                "mark": np.zeros((nthreads, max(self.mid_size, 1)), np.bool_),
-                "touched": np.zeros((nthreads, max(self.mid_size, 1)), np.int32)}
+        """Scratch buffers (zero; the kernels leave them zero), allocated once per engine."""
+        bufs = {"mid": np.zeros(max(self.mid_size, 1), F32),
+                "mark": np.zeros(max(self.mid_size, 1), np.bool_),
+                "touched": np.zeros(max(self.mid_size, 1), np.int32)}
         if self.kind == "conv":
-            bufs["acc"] = np.zeros((nthreads, self.conv_size), F32)
+            bufs["acc"] = np.zeros(self.conv_size, F32)
         return bufs
 
     def apply(self, u: np.ndarray, sidx: np.ndarray, scnt: np.ndarray, rows: np.ndarray,
@@ -359,7 +377,8 @@ class EventPlan:
         if self.kind == "dense":
             _scatter_dense(*args, target, self.offset)
         else:
-            _scatter_conv(*args, bufs["acc"], target, self.offset, self.geom)
+            _scatter_conv(*args, bufs["acc"], target, self.offset, self.hw_in, self.tap_h,
+                          self.tap_w, self.contiguous)
         if self.rest:
             y = target[rows]
             if self.kind == "conv":

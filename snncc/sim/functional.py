@@ -1,9 +1,12 @@
 """The functional spiking simulator: accuracy and activity profile of a SpikingNet.
 
 Time-stepped with the net's ``dt`` and vectorised over a batch of inputs (float32 state, numba
-neuron and filter kernels, BLAS for the projections); each input is presented for
+neuron, filter and event kernels, BLAS for dense projections); each input is presented for
 ``round(presentation_s / dt)`` steps from a fresh state, in batches of ``batch_size`` to bound
-memory (about 24 bytes per neuron per batched input, plus an im2col buffer of at most 64 MiB).
+memory (about 32 bytes per neuron and as much per post-synaptic value per batched input, plus an
+im2col buffer of at most 64 MiB). A batch is cut into ``threads`` contiguous parts simulated
+concurrently (the kernels release the GIL); every input's result is independent of the others in
+its batch, so the results do not depend on ``threads``.
 
 Design, in one place (details in the modules named):
 
@@ -12,8 +15,11 @@ Design, in one place (details in the modules named):
   feed-forward chain has no delay; a projection from a later population reads the previous step.
 - Neurons (:mod:`.neurons`): LIF exact for piecewise-constant current with sub-step refractory
   periods, so rates match :meth:`Population.rate`; IF with reset by subtraction.
-- Synapses (:mod:`.synapses`): one filter per source, on the pre-synaptic side; every projection
-  reads the filtered signal ``amplitude * filter(spikes / dt)``.
+- Synapses (:mod:`.synapses`, :mod:`._engine`): every projection carries the filtered signal
+  ``amplitude * filter(spikes / dt)``. A linear projection maps the raw spike train, on its
+  events (:mod:`._events`) or densely, whichever is cheaper per step and input, and one filter
+  per post-synaptic node filters the sum (the filter is linear and time-invariant); a max-pooling
+  projection reads a filter on its pre-synaptic side.
 - Inputs (:mod:`.encode`): a constant current (its projections computed once per batch), or
   signed Poisson spike trains.
 - Max pooling (:mod:`._chain`): ``gate`` passes each window's input with the largest cumulative
@@ -27,9 +33,11 @@ Design, in one place (details in the modules named):
 from __future__ import annotations
 
 import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,7 +45,7 @@ import numpy as np
 
 from snncc.convert.net import SpikingNet
 from snncc.errors import SimulationError
-from snncc.sim._engine import Engine
+from snncc.sim._engine import BatchOutput, Engine
 from snncc.sim.encode import ENCODERS
 from snncc.sim.trace import SpikeTrace
 
@@ -158,7 +166,7 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
              presentation_s: float = 0.2, encoder: str = "current", max_rate: float = 1000.0,
              readout_start: float = 0.5, batch_size: int = 256, seed: int = 0,
              record_counts: bool = False, trace_inputs: int = 0,
-             progress: bool | None = None) -> SimResult:
+             progress: bool | None = None, threads: int | None = None) -> SimResult:
     """Simulate ``net`` on the inputs ``x``; decode outputs, count spikes and synaptic events.
 
     Args:
@@ -174,6 +182,8 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
         record_counts: Keep per-input spike counts of every neuron.
         trace_inputs: Record the spikes of the first this many inputs.
         progress: Show a progress bar on stderr (None: when stderr is a terminal).
+        threads: Parts of a batch simulated concurrently, each by its own thread (None: the
+            number of CPUs this process may run on); the results do not depend on it.
 
     Returns:
         The :class:`SimResult`.
@@ -187,8 +197,18 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
     """
     xs, labels, steps = _check(net, x, labels, presentation_s, encoder, max_rate,
                                readout_start, batch_size, trace_inputs)
-    engine = Engine(net, encoder, max_rate, seed)
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+    if threads < 1:
+        raise SimulationError(f"threads must be at least 1, got {threads}")
     n, start = len(xs), math.floor(readout_start * steps)
+    parts = []  # per batch: (engine, first input, end) of each part, run concurrently
+    for b0 in range(0, n, batch_size):
+        size = min(n, b0 + batch_size) - b0
+        k = min(threads, size)
+        parts.append([(i, b0 + size * i // k, b0 + size * (i + 1) // k) for i in range(k)])
+    engines = [Engine(net, encoder, max_rate, seed) for _ in range(max(map(len, parts)))]
     pops = net.populations
     outputs = {r.name: np.zeros((n, *r.shape), np.float64) for r in net.readouts}
     spikes, events, in_spikes = (np.zeros(n, np.int64) for _ in range(3))
@@ -196,21 +216,26 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
     counts = ({p.name: np.zeros((n, *p.shape), np.int32) for p in pops} if record_counts
               else None)
     traced: list[tuple[np.ndarray, np.ndarray]] = []
-    batches = range(0, n, batch_size)
-    with _progress(progress, len(batches) * steps) as tick:
-        for b0 in batches:
-            b1 = min(n, b0 + batch_size)
-            rows = max(0, min(trace_inputs - b0, b1 - b0))
-            out = engine.run(xs[b0:b1], b0, steps, start, rows, tick)
-            for name, y in out.outputs.items():
-                outputs[name][b0:b1] = y
-            spikes[b0:b1], events[b0:b1], in_spikes[b0:b1] = (out.spikes, out.events,
-                                                              out.input_spikes)
-            for name, c in out.counts.items():
-                totals[name] += c.sum(axis=0, dtype=np.int64)
-                if counts is not None:
-                    counts[name][b0:b1] = c.reshape(b1 - b0, *counts[name].shape[1:])
-            traced.extend(out.trace)
+    with _progress(progress, sum(map(len, parts)) * steps) as tick, \
+            ThreadPoolExecutor(len(engines)) as pool:
+
+        def run(part: tuple[int, int, int]) -> BatchOutput:
+            k, s0, s1 = part
+            rows = max(0, min(trace_inputs - s0, s1 - s0))
+            return engines[k].run(xs[s0:s1], s0, steps, start, rows, tick)
+
+        for batch in parts:
+            results = [run(batch[0])] if len(batch) == 1 else list(pool.map(run, batch))
+            for (_, s0, s1), out in zip(batch, results, strict=True):
+                for name, y in out.outputs.items():
+                    outputs[name][s0:s1] = y
+                spikes[s0:s1], events[s0:s1], in_spikes[s0:s1] = (out.spikes, out.events,
+                                                                  out.input_spikes)
+                for name, c in out.counts.items():
+                    totals[name] += c.sum(axis=0, dtype=np.int64)
+                    if counts is not None:
+                        counts[name][s0:s1] = c.reshape(s1 - s0, *counts[name].shape[1:])
+                traced.extend(out.trace)
     first = outputs[net.readouts[0].name]
     predictions = first.reshape(n, -1).argmax(axis=1).astype(np.int64)
     accuracy = None if labels is None else float(np.mean(predictions == labels))
@@ -221,13 +246,13 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
                       RuntimeWarning, stacklevel=2)
     trace = None
     if trace_inputs:
-        trace = SpikeTrace(tuple(p.name for p in pops), engine.offsets,
+        trace = SpikeTrace(tuple(p.name for p in pops), engines[0].offsets,
                            tuple(s for s, _ in traced), tuple(nr for _, nr in traced),
                            float(net.dt), steps)
     return SimResult(
         outputs=first, all_outputs=outputs, predictions=predictions, accuracy=accuracy,
         steps=steps, dt=float(net.dt), presentation_s=steps * float(net.dt), encoder=encoder,
         spikes=spikes, input_spikes=in_spikes, synaptic_events=events,
-        neuron_updates=net.neurons * steps, input_macs=engine.input_macs,
+        neuron_updates=net.neurons * steps, input_macs=engines[0].input_macs,
         rates={p.name: (totals[p.name] / n).reshape(p.shape) for p in pops},
         counts=counts, trace=trace, silent=silent)

@@ -23,8 +23,7 @@ synapse filter) and the list of the neurons that spiked (``sidx[b, :scnt[b]]``, 
 the spikes to per-neuron counts and, per batch row, to spike and synaptic-event totals (a spike of
 neuron ``i`` costs ``fanout[i]`` events). ``u`` is sparse: a kernel only clears the entries listed
 by the previous step's ``sidx``/``scnt`` and writes the new spikes, so ``u`` must be zero wherever
-the lists passed in do not point (zeros and ``scnt = 0`` at the start). Batch rows run in
-parallel (numba ``prange``); every row is independent, so results do not depend on the threads.
+the lists passed in do not point (zeros and ``scnt = 0`` at the start).
 """
 
 from __future__ import annotations
@@ -39,25 +38,39 @@ from snncc.convert.net import Population
 __all__ = ["NeuronGroup", "if_step", "lif_step"]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def lif_step(x, gain, bias, v, ref, counts, fanout, u, sidx, scnt, row_spikes, row_events,
              dt, tau_rc, tau_ref, out):
-    """One LIF step for a (B, n) batch; see the module docstring. All arrays are updated."""
+    """One LIF step for a (B, n) batch; see the module docstring. All arrays are updated.
+
+    Two passes per row: the common case (not refractory, no spike) for every neuron, branch-free
+    so that it vectorises, flagging the others; then the flagged ones, in full. A refractory
+    neuron's voltage is 0 (set at its spike), which the second pass relies on.
+    """
     nb, n = v.shape
     decay = math.exp(-dt / tau_rc)
-    for b in numba.prange(nb):
+    flag = np.zeros(n, np.bool_)
+    for b in range(nb):
         for k in range(scnt[b]):  # clear the previous step's spikes
             u[b, sidx[b, k]] = 0.0
+        xb, vb, rb = x[b], v[b], ref[b]
+        for i in range(n):
+            j = gain * float(xb[i]) + bias[i]
+            vi = j + (float(vb[i]) - j) * decay
+            special = (rb[i] > 0.0) | (vi > 1.0)
+            flag[i] = special
+            vb[i] = vb[i] if special else (vi if vi >= 0.0 else 0.0)
         spikes = 0
         events = 0
         for i in range(n):
-            j = gain * float(x[b, i]) + bias[i]
-            r0 = float(ref[b, i])
-            r = r0
-            if r >= dt:  # refractory for the whole step
-                ref[b, i] = r - dt
+            if not flag[i]:
                 continue
-            vi = float(v[b, i])
+            j = gain * float(xb[i]) + bias[i]
+            r = float(rb[i])
+            if r >= dt:  # refractory for the whole step
+                rb[i] = r - dt
+                continue
+            vi = float(vb[i])
             if r > 0.0:  # the refractory period ends within this step
                 delta = dt - r
                 vi = j + (vi - j) * math.exp(-delta / tau_rc)
@@ -81,34 +94,40 @@ def lif_step(x, gain, bias, v, ref, counts, fanout, u, sidx, scnt, row_spikes, r
                 events += fanout[i]
             elif vi < 0.0:
                 vi = 0.0
-            v[b, i] = vi
-            if r != r0:
-                ref[b, i] = r
+            vb[i] = vi
+            rb[i] = r
         scnt[b] = spikes
         row_spikes[b] += spikes
         row_events[b] += events
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def if_step(x, gain, bias, v, counts, fanout, u, sidx, scnt, row_spikes, row_events,
             dt, out):
-    """One IF step for a (B, n) batch; see the module docstring. All arrays are updated."""
+    """One IF step for a (B, n) batch; see the module docstring. All arrays are updated.
+
+    Two passes per row, as :func:`lif_step`: the voltage update for all, then the spikes.
+    """
     nb, n = v.shape
-    for b in numba.prange(nb):
+    flag = np.zeros(n, np.bool_)
+    for b in range(nb):
         for k in range(scnt[b]):  # clear the previous step's spikes
             u[b, sidx[b, k]] = 0.0
+        xb, vb = x[b], v[b]
+        for i in range(n):
+            vi = vb[i] + (gain * xb[i] + bias[i]) * dt
+            spike = vi >= 1.0
+            flag[i] = spike
+            vb[i] = vi - 1.0 if spike else vi
         spikes = 0
         events = 0
         for i in range(n):
-            vi = v[b, i] + (gain * x[b, i] + bias[i]) * dt
-            if vi >= 1.0:
-                vi -= 1.0
+            if flag[i]:
                 u[b, i] = out
                 sidx[b, spikes] = i
                 counts[b, i] += 1
                 spikes += 1
                 events += fanout[i]
-            v[b, i] = vi
         scnt[b] = spikes
         row_spikes[b] += spikes
         row_events[b] += events
