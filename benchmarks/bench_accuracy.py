@@ -10,6 +10,7 @@ spiking max-pool methods against replacing max pooling by average pooling. Write
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -65,24 +66,30 @@ def run(quick: bool = False) -> dict[str, Any]:
     """ANN vs spiking accuracy per model, presentation time and weight precision."""
     from rich.progress import Progress
 
-    limit = 500 if quick else None
+    limit = int(os.environ.get("SNNCC_BENCH_LIMIT", 500 if quick else 0)) or None
     rows: list[dict[str, Any]] = []
-    work = []
-    for name, path, spec in _workloads(quick):
-        for ms in TIMES_MS:
-            for bits in (None, 8):
-                work.append((name, path, spec, ms, bits, "gate"))
-        if name == "mnist_relu_zoo":  # max pooling: spiking methods vs average replacement
-            work += [(name, path, spec, 200.0, None, m) for m in ("filtered", "avg")]
+    work = []  # most important first: the floors are at 200 ms with float weights
+    loads = _workloads(quick)
+    for ms, bits in [(200.0, None), (200.0, 8), (100.0, None), (60.0, None), (100.0, 8),
+                     (60.0, 8)]:
+        work += [(name, path, spec, ms, bits, "gate") for name, path, spec in loads]
+        if (ms, bits) == (200.0, None) and any(n == "mnist_relu_zoo" for n, _, _ in loads):
+            zoo = next(w for w in loads if w[0] == "mnist_relu_zoo")  # max pooling methods
+            work += [(*zoo, 200.0, None, m) for m in ("filtered", "avg")]
+    partial = RESULTS / "accuracy.partial.jsonl"
     with Progress(transient=True) as progress:
         task = progress.add_task("accuracy", total=len(work))
         for name, path, spec, ms, bits, mp in work:
             progress.update(task, description=f"{name} {ms:g} ms {bits or 'float'} {mp}")
             rows.append({"model": name, **_run(path, spec, limit, ms, bits, mp)})
+            if not quick:  # keep what is done if a long run is stopped
+                with partial.open("a") as f:
+                    f.write(json.dumps(rows[-1]) + "\n")
+                _write_table(rows, quick)
             progress.advance(task)
     _write_table(rows, quick)
     _plot(rows, quick)
-    return {"quick": quick, "rows": rows}
+    return {"quick": quick, "limit": limit, "rows": rows}
 
 
 def _write_table(rows: list[dict[str, Any]], quick: bool) -> None:

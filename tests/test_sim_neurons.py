@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -152,3 +153,88 @@ def test_zero_tau_means_no_filter() -> None:
     u = np.arange(6, dtype=np.float32).reshape(2, 3)
     assert filt.step(u) is u
     assert math.isclose(SynapseFilter("lowpass", 0.002, DT).r, math.exp(-0.5))
+
+
+# ---- the two-pass kernels against a plain one-pass loop (the original kernels) -----------------
+
+@numba.njit(cache=True)
+def _lif_reference(x, gain, bias, v, ref, counts, u, dt, tau_rc, tau_ref, out):
+    nb, n = v.shape
+    decay = math.exp(-dt / tau_rc)
+    for b in range(nb):
+        for i in range(n):
+            j = gain * float(x[b, i]) + bias[i]
+            r = float(ref[b, i])
+            if r >= dt:
+                ref[b, i] = r - dt
+                u[b, i] = 0.0
+                continue
+            vi = float(v[b, i])
+            if r > 0.0:
+                delta = dt - r
+                vi = j + (vi - j) * math.exp(-delta / tau_rc)
+            else:
+                delta = dt
+                vi = j + (vi - j) * decay
+            r = 0.0
+            if vi > 1.0:
+                ratio = (vi - 1.0) / (j - 1.0) if j > 1.0 else 1.0
+                since = delta if ratio >= 1.0 else min(-tau_rc * math.log1p(-ratio), delta)
+                if since > tau_ref:
+                    vi = -j * math.expm1(-(since - tau_ref) / tau_rc)
+                else:
+                    vi = 0.0
+                    r = tau_ref - since
+                u[b, i] = out
+                counts[b, i] += 1
+            else:
+                if vi < 0.0:
+                    vi = 0.0
+                u[b, i] = 0.0
+            v[b, i] = vi
+            ref[b, i] = r
+
+
+@numba.njit(cache=True)
+def _if_reference(x, gain, bias, v, counts, u, dt, out):
+    nb, n = v.shape
+    for b in range(nb):
+        for i in range(n):
+            vi = v[b, i] + (gain * x[b, i] + bias[i]) * dt
+            if vi >= 1.0:
+                vi -= 1.0
+                u[b, i] = out
+                counts[b, i] += 1
+            else:
+                u[b, i] = 0.0
+            v[b, i] = vi
+
+
+@pytest.mark.parametrize("model", ["lif", "if"])
+@pytest.mark.parametrize("tau_ref", [0.002, 0.0004, 0.0])
+def test_neuron_kernels_equal_a_plain_loop_to_the_bit(model: str, tau_ref: float) -> None:
+    rng = np.random.default_rng(int(tau_ref * 1e4))
+    b, n, steps = 3, 500, 300
+    bias = (rng.normal(size=n) * (1.0 if model == "lif" else 300.0)).astype(np.float32)
+    gain = 1.7 if model == "lif" else 400.0
+    v, ref, u, v0, ref0, u0 = (np.zeros((b, n), np.float32) for _ in range(6))
+    counts, counts0 = np.zeros((b, n), np.int32), np.zeros((b, n), np.int32)
+    sidx, scnt = np.zeros((b, n), np.int32), np.zeros(b, np.int64)
+    totals = np.zeros(b, np.int64), np.zeros(b, np.int64)
+    fan = rng.integers(0, 5, n).astype(np.int64)
+    for _ in range(steps):  # input changing every step, from far below to far above threshold
+        x = (rng.normal(size=(b, n)) * 2 + 0.5).astype(np.float32)
+        if model == "lif":
+            lif_step(x, gain, bias, v, ref, counts, fan, u, sidx, scnt, *totals, DT, 0.02,
+                     tau_ref, 7.0)
+            _lif_reference(x, gain, bias, v0, ref0, counts0, u0, DT, 0.02, tau_ref, 7.0)
+        else:
+            if_step(x, gain, bias, v, counts, fan, u, sidx, scnt, *totals, DT, 7.0)
+            _if_reference(x, gain, bias, v0, counts0, u0, DT, 7.0)
+        for a, want in ((v, v0), (ref, ref0), (u, u0), (counts, counts0)):
+            np.testing.assert_array_equal(a, want)
+        for row in range(b):
+            np.testing.assert_array_equal(sidx[row, :scnt[row]], np.flatnonzero(u0[row]))
+    assert counts.sum() > steps * b * n * 0.02  # it spiked, and was refractory, often
+    np.testing.assert_array_equal(totals[0], counts.sum(axis=1))
+    np.testing.assert_array_equal(totals[1], (counts * fan).sum(axis=1))

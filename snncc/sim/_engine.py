@@ -16,13 +16,14 @@ uses the same one, so ``filter(chain(u)) == chain(filter(u))`` for a linear chai
   (the chain's multiply-adds), whichever a fixed cost model says is cheaper (:data:`EVENT_COST`);
   the choice is per row, so it does not depend on the batch size.
 - pre-side: a chain that is not linear (max pooling under ``gate``/``filtered``) reads its
-  source's filtered signal, one filter per source, as before.
+  source's filtered signal, one filter per source.
 - the input under ``current`` is a constant current, not filtered: its chains are computed once
   per batch and added as they are.
 
 ``SNNCC_SIM_PATH`` (for tests and benchmarks only) forces a path: ``auto`` (the default),
 ``event`` (every linear chain on events), ``dense`` (post-side filters, dense chains) or
-``presyn`` (every chain pre-side and dense: the original simulator).
+``presyn`` (every chain pre-side and dense, whole batches on one thread: the original
+simulator, kept as the reference the others are tested against).
 """
 
 from __future__ import annotations
@@ -37,20 +38,26 @@ import numpy as np
 from snncc.convert.net import SpikingNet
 from snncc.errors import SimulationError
 from snncc.sim._chain import Chain
-from snncc.sim._events import EventPlan, nonzero_rows, row_costs
+from snncc.sim._events import EventPlan, nonzero_rows, split_rows
 from snncc.sim.encode import CurrentEncoder, PoissonEncoder
 from snncc.sim.neurons import NeuronGroup
 from snncc.sim.synapses import SynapseFilter
 
-__all__ = ["EVENT_COST", "MAXPOOL_METHODS", "PATHS", "BatchOutput", "Engine"]
+__all__ = ["EVENT_COST", "MAXPOOL_METHODS", "PATHS", "ROW_BLOCK", "BatchOutput", "Engine"]
 
 MAXPOOL_METHODS = ("gate", "filtered", "avg")
 PATHS = ("auto", "event", "dense", "presyn")
 # A row's chain runs on events when EVENT_COST * (its events' fan-out + the flush of a conv
-# scratch) <= the chain's dense multiply-adds per row: the relative cost of one scattered
-# multiply-add (numba, one thread per row) and of one dense one (BLAS, im2col), measured on the
-# MNIST-shaped nets of benchmarks/bench_sim.py.
-EVENT_COST = 4.0
+# scratch) <= the chain's dense multiply-adds per row. Measured on the chains of the MNIST
+# soft-LIF net (batch 256, random spikes): a scattered multiply-add costs 0.1-0.5 ns (one thread;
+# the low end at high density), a dense one 0.08-0.09 ns (BLAS on 2 threads, im2col included);
+# the two paths cost the same at ~30 % of the neurons spiking per step, where the ratio is
+# 1.0-1.2. 1.5 leans towards BLAS near that point, where the choice matters little.
+EVENT_COST = 1.5
+# Rows simulated together when post-side chains carry most of the work (the caller cuts its
+# batches into blocks of at most this many): per row a step touches ~32 bytes per neuron, so a
+# block stays in the L3 cache of small machines; the event kernels gain nothing from more rows.
+ROW_BLOCK = 32
 
 
 @dataclass
@@ -96,6 +103,8 @@ class Engine:
         if path not in PATHS:
             raise SimulationError(f"unknown simulation path {path!r}; known: {', '.join(PATHS)}")
         self.net, self.dt, self.path = net, float(net.dt), path
+        # presyn: the original simulator, one whole batch at a time on one thread (BLAS threads)
+        self.max_threads: int | None = 1 if path == "presyn" else None
         self.inp = net.inputs[0]
         self.encoder: CurrentEncoder | PoissonEncoder = (
             CurrentEncoder() if encoder == "current" else PoissonEncoder(self.dt, max_rate, seed))
@@ -132,29 +141,38 @@ class Engine:
         self.input_macs = int(self.input_fanout.sum()) if self.encoder.constant else 0
         self.offsets = np.cumsum([0] + [g.n for g in self.groups]).astype(np.int64)
         self.sizes = {name: math.prod(shape) for name, shape in shapes.items()}
+        self.rows = {"event": 0, "dense": 0}  # (batch row, chain, step) triples run either way
+        # Blocks of ROW_BLOCK rows when the post-side chains carry most of the dense work; whole
+        # batches when chains that always run dense (pre-side) do: BLAS likes more rows.
+        post = sum(k.chain.dense_macs for k in every if k.post_side)
+        pre = sum(k.chain.dense_macs for k in every if not k.post_side and not (
+            k.pre == self.inp.name and self.encoder.constant))
+        self.row_block: int | None = ROW_BLOCK if path != "presyn" and post >= pre else None
 
     def _project(self, link: _Link, src: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 out: np.ndarray, cost: np.ndarray) -> None:
-        """Add ``link``'s chain applied to its source's raw spike output ``src`` into ``out``."""
+                 out: np.ndarray, rows: np.ndarray) -> None:
+        """Add ``link``'s chain applied to its source's raw spike output ``src`` into ``out``.
+
+        ``rows`` is scratch of two rows of the batch size (int64).
+        """
         u, sidx, scnt = src
         plan, chain = link.plan, link.chain
         if plan is None:  # path "dense"
             out += chain(u)
+            self.rows["dense"] += len(u)
             return
-        if self.path == "event":
-            plan.apply(u, sidx, scnt, np.flatnonzero(scnt), out, link.bufs)
-            return
-        row_costs(sidx, scnt, chain.fanout, cost)
-        cost += plan.flush_cost
-        dense = (cost * EVENT_COST > chain.dense_macs) & (scnt > 0)
-        if not dense.any():
-            plan.apply(u, sidx, scnt, np.flatnonzero(scnt), out, link.bufs)
-        elif dense.all():
+        limit = chain.dense_macs / EVENT_COST if self.path == "auto" else -1.0
+        n_event, n_dense = split_rows(sidx, scnt, chain.fanout, plan.flush_cost, limit,
+                                      rows[0], rows[1])
+        if n_event:
+            plan.apply(u, sidx, scnt, rows[0, :n_event], out, link.bufs)
+        if n_dense == len(u):
             out += chain(u)
-        else:
-            plan.apply(u, sidx, scnt, np.flatnonzero(~dense & (scnt > 0)), out, link.bufs)
-            rows = np.flatnonzero(dense)
-            out[rows] += chain(u[rows])
+        elif n_dense:
+            dense = rows[1, :n_dense]
+            out[dense] += chain(u[dense])
+        self.rows["event"] += n_event
+        self.rows["dense"] += n_dense
 
     def run(self, x: np.ndarray, first_index: int, steps: int, start: int, trace_rows: int = 0,
             on_step: Callable[[], None] | None = None) -> BatchOutput:
@@ -168,7 +186,7 @@ class Engine:
         row_spikes = np.zeros(batch, np.int64)
         row_events = np.zeros(batch, np.int64)
         in_spikes = np.zeros(batch, np.int64)
-        cost = np.zeros(batch, np.int64)
+        rows_scratch = np.zeros((2, batch), np.int64)
         signal: dict[str, np.ndarray] = {}
         key: dict[str, np.ndarray] = {}
         src: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -213,7 +231,7 @@ class Engine:
                 buf.fill(0.0)
                 for link in self.links[post]:
                     if link.post_side:
-                        self._project(link, src[link.pre], buf, cost)
+                        self._project(link, src[link.pre], buf, rows_scratch)
                 acc = self.post_filters[post].step(buf)
             for link in self.links[post]:
                 if link.post_side:

@@ -39,7 +39,7 @@ from snncc.convert.net import ChannelEmbed
 from snncc.ir import layers as L
 from snncc.sim._kernels import Kernel, avg_divisor, pool_geometry
 
-__all__ = ["EventPlan", "is_linear", "nonzero_rows", "row_costs"]
+__all__ = ["EventPlan", "is_linear", "nonzero_rows", "split_rows"]
 
 F32 = np.float32
 _ONE_TO_ONE = (L.Reshape, ChannelEmbed, L.ChannelAffine)
@@ -254,13 +254,28 @@ def nonzero_rows(x, sidx, scnt):
 
 
 @numba.njit(cache=True, nogil=True)
-def row_costs(sidx, scnt, fan, out):
-    """``out[b]`` = the summed fan-out of row ``b``'s events."""
+def split_rows(sidx, scnt, fan, flush, limit, event_rows, dense_rows):
+    """Sort the rows with events by cost: the events' summed fan-out plus ``flush``.
+
+    Rows costing at most ``limit`` go to ``event_rows``, the others to ``dense_rows``; returns
+    both counts. A negative ``limit`` sends every row with events to ``event_rows``.
+    """
+    n_event = 0
+    n_dense = 0
     for b in range(scnt.size):
-        s = 0
-        for e in range(scnt[b]):
-            s += fan[sidx[b, e]]
-        out[b] = s
+        if scnt[b] == 0:
+            continue
+        cost = flush
+        if limit >= 0:
+            for e in range(scnt[b]):
+                cost += fan[sidx[b, e]]
+        if limit < 0 or cost <= limit:
+            event_rows[n_event] = b
+            n_event += 1
+        else:
+            dense_rows[n_dense] = b
+            n_dense += 1
+    return n_event, n_dense
 
 
 class EventPlan:

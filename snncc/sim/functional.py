@@ -1,12 +1,13 @@
 """The functional spiking simulator: accuracy and activity profile of a SpikingNet.
 
-Time-stepped with the net's ``dt`` and vectorised over a batch of inputs (float32 state, numba
+Time-stepped with the net's ``dt`` and vectorised over a block of inputs (float32 state, numba
 neuron, filter and event kernels, BLAS for dense projections); each input is presented for
-``round(presentation_s / dt)`` steps from a fresh state, in batches of ``batch_size`` to bound
-memory (about 32 bytes per neuron and as much per post-synaptic value per batched input, plus an
-im2col buffer of at most 64 MiB). A batch is cut into ``threads`` contiguous parts simulated
-concurrently (the kernels release the GIL); every input's result is independent of the others in
-its batch, so the results do not depend on ``threads``.
+``round(presentation_s / dt)`` steps from a fresh state. The inputs are cut into blocks of at most
+``batch_size`` (and at most :data:`._engine.ROW_BLOCK`, which keeps a block's state in cache);
+``threads`` blocks run concurrently, each on its own engine (the kernels release the GIL). Memory:
+per input of a running block, about 24 bytes per neuron plus 12 to 16 per post-synaptic value
+(population input or readout), plus an im2col buffer of at most 64 MiB. Each input's result is
+independent of the other inputs, so the results do not depend on ``threads``.
 
 Design, in one place (details in the modules named):
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -162,6 +164,23 @@ def _progress(show: bool | None, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
+@contextmanager
+def _blas_threads(limit: bool) -> Iterator[None]:
+    """Limit BLAS to one thread while ``limit`` (when threadpoolctl is installed).
+
+    Used while several simulation threads run: they already use the cores.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        limit = False
+    if not limit:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *,
              presentation_s: float = 0.2, encoder: str = "current", max_rate: float = 1000.0,
              readout_start: float = 0.5, batch_size: int = 256, seed: int = 0,
@@ -182,8 +201,9 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
         record_counts: Keep per-input spike counts of every neuron.
         trace_inputs: Record the spikes of the first this many inputs.
         progress: Show a progress bar on stderr (None: when stderr is a terminal).
-        threads: Parts of a batch simulated concurrently, each by its own thread (None: the
-            number of CPUs this process may run on); the results do not depend on it.
+        threads: Blocks of inputs simulated concurrently, each by its own thread (None: the
+            number of CPUs this process may run on); the results do not depend on it. While
+            several run, BLAS is limited to one thread (when threadpoolctl is installed).
 
     Returns:
         The :class:`SimResult`.
@@ -203,12 +223,17 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
     if threads < 1:
         raise SimulationError(f"threads must be at least 1, got {threads}")
     n, start = len(xs), math.floor(readout_start * steps)
-    parts = []  # per batch: (engine, first input, end) of each part, run concurrently
-    for b0 in range(0, n, batch_size):
-        size = min(n, b0 + batch_size) - b0
-        k = min(threads, size)
-        parts.append([(i, b0 + size * i // k, b0 + size * (i + 1) // k) for i in range(k)])
-    engines = [Engine(net, encoder, max_rate, seed) for _ in range(max(map(len, parts)))]
+    engines = [Engine(net, encoder, max_rate, seed)]
+    threads = min(threads, engines[0].max_threads or threads)
+    # blocks of the engine's preferred size, else each batch split evenly among the threads
+    block = min(batch_size, engines[0].row_block or -(-min(batch_size, n) // threads))
+    blocks = [(c0, min(c0 + block, b0 + batch_size, n)) for b0 in range(0, n, batch_size)
+              for c0 in range(b0, min(b0 + batch_size, n), block)]
+    engines += [Engine(net, encoder, max_rate, seed)
+                for _ in range(min(threads, len(blocks)) - 1)]
+    free: queue.SimpleQueue[Engine] = queue.SimpleQueue()
+    for engine in engines:
+        free.put(engine)
     pops = net.populations
     outputs = {r.name: np.zeros((n, *r.shape), np.float64) for r in net.readouts}
     spikes, events, in_spikes = (np.zeros(n, np.int64) for _ in range(3))
@@ -216,26 +241,30 @@ def simulate(net: SpikingNet, x: np.ndarray, labels: np.ndarray | None = None, *
     counts = ({p.name: np.zeros((n, *p.shape), np.int32) for p in pops} if record_counts
               else None)
     traced: list[tuple[np.ndarray, np.ndarray]] = []
-    with _progress(progress, sum(map(len, parts)) * steps) as tick, \
-            ThreadPoolExecutor(len(engines)) as pool:
+    with _progress(progress, len(blocks) * steps) as tick, \
+            ThreadPoolExecutor(len(engines)) as pool, _blas_threads(len(engines) > 1):
 
-        def run(part: tuple[int, int, int]) -> BatchOutput:
-            k, s0, s1 = part
-            rows = max(0, min(trace_inputs - s0, s1 - s0))
-            return engines[k].run(xs[s0:s1], s0, steps, start, rows, tick)
+        def run(rows: tuple[int, int]) -> BatchOutput:
+            """Simulate one block of inputs on whichever engine is free."""
+            s0, s1 = rows
+            engine = free.get()
+            try:
+                return engine.run(xs[s0:s1], s0, steps, start,
+                                  max(0, min(trace_inputs - s0, s1 - s0)), tick)
+            finally:
+                free.put(engine)
 
-        for batch in parts:
-            results = [run(batch[0])] if len(batch) == 1 else list(pool.map(run, batch))
-            for (_, s0, s1), out in zip(batch, results, strict=True):
-                for name, y in out.outputs.items():
-                    outputs[name][s0:s1] = y
-                spikes[s0:s1], events[s0:s1], in_spikes[s0:s1] = (out.spikes, out.events,
-                                                                  out.input_spikes)
-                for name, c in out.counts.items():
-                    totals[name] += c.sum(axis=0, dtype=np.int64)
-                    if counts is not None:
-                        counts[name][s0:s1] = c.reshape(s1 - s0, *counts[name].shape[1:])
-                traced.extend(out.trace)
+        done = map(run, blocks) if len(engines) == 1 else pool.map(run, blocks)
+        for (s0, s1), out in zip(blocks, done, strict=True):
+            for name, y in out.outputs.items():
+                outputs[name][s0:s1] = y
+            spikes[s0:s1], events[s0:s1], in_spikes[s0:s1] = (out.spikes, out.events,
+                                                              out.input_spikes)
+            for name, c in out.counts.items():
+                totals[name] += c.sum(axis=0, dtype=np.int64)
+                if counts is not None:
+                    counts[name][s0:s1] = c.reshape(s1 - s0, *counts[name].shape[1:])
+            traced.extend(out.trace)
     first = outputs[net.readouts[0].name]
     predictions = first.reshape(n, -1).argmax(axis=1).astype(np.int64)
     accuracy = None if labels is None else float(np.mean(predictions == labels))

@@ -38,18 +38,34 @@ from snncc.convert.net import Population
 __all__ = ["NeuronGroup", "if_step", "lif_step"]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lif_spike(j, vi, delta, tau_rc, tau_ref):
+    """(voltage, refractory time left) after a threshold crossing within the last ``delta``."""
+    # time since the threshold crossing (exact for constant J; whole step if J <= 1)
+    ratio = (vi - 1.0) / (j - 1.0) if j > 1.0 else 1.0
+    since = delta if ratio >= 1.0 else min(-tau_rc * math.log1p(-ratio), delta)
+    if since > tau_ref:  # refractory over within this step: integrate the rest
+        return -j * math.expm1(-(since - tau_ref) / tau_rc), 0.0
+    return 0.0, tau_ref - since
+
+
 @numba.njit(cache=True, nogil=True)
 def lif_step(x, gain, bias, v, ref, counts, fanout, u, sidx, scnt, row_spikes, row_events,
              dt, tau_rc, tau_ref, out):
     """One LIF step for a (B, n) batch; see the module docstring. All arrays are updated.
 
-    Two passes per row: the common case (not refractory, no spike) for every neuron, branch-free
-    so that it vectorises, flagging the others; then the flagged ones, in full. A refractory
-    neuron's voltage is 0 (set at its spike), which the second pass relies on.
+    Per row: first the common case (not refractory, no spike) for every neuron, branch-free so
+    that it vectorises, flagging the others and leaving them alone; the flagged ones are then
+    listed (branch-free) and sorted by kind, each kind handled in its own loop: refractory for
+    the whole step, refractory until within the step, spiking. The arithmetic of each neuron is
+    that of a plain one-pass loop, so the results are the same to the bit.
     """
     nb, n = v.shape
     decay = math.exp(-dt / tau_rc)
     flag = np.zeros(n, np.bool_)
+    flagged = np.zeros(n + 1, np.int64)
+    waking = np.zeros(n + 1, np.int64)
+    crossing = np.zeros(n + 1, np.int64)
     for b in range(nb):
         for k in range(scnt[b]):  # clear the previous step's spikes
             u[b, sidx[b, k]] = 0.0
@@ -60,42 +76,56 @@ def lif_step(x, gain, bias, v, ref, counts, fanout, u, sidx, scnt, row_spikes, r
             special = (rb[i] > 0.0) | (vi > 1.0)
             flag[i] = special
             vb[i] = vb[i] if special else (vi if vi >= 0.0 else 0.0)
-        spikes = 0
-        events = 0
+        n_flagged = 0
         for i in range(n):
-            if not flag[i]:
-                continue
-            j = gain * float(xb[i]) + bias[i]
+            flagged[n_flagged] = i
+            n_flagged += flag[i]
+        n_waking = 0
+        n_crossing = 0
+        for k in range(n_flagged):
+            i = flagged[k]
             r = float(rb[i])
-            if r >= dt:  # refractory for the whole step
-                rb[i] = r - dt
-                continue
-            vi = float(vb[i])
-            if r > 0.0:  # the refractory period ends within this step
-                delta = dt - r
-                vi = j + (vi - j) * math.exp(-delta / tau_rc)
-            else:
-                delta = dt
-                vi = j + (vi - j) * decay
+            whole = r >= dt
+            rb[i] = r - dt if whole else rb[i]  # refractory for the whole step
+            waking[n_waking] = i
+            n_waking += (r > 0.0) & (not whole)
+            crossing[n_crossing] = i
+            n_crossing += r <= 0.0
+        again = 0  # the refractory period ends within this step (and may end in a spike)
+        for k in range(n_waking):
+            i = waking[k]
+            j = gain * float(xb[i]) + bias[i]
+            delta = dt - float(rb[i])
+            vi = j + (float(vb[i]) - j) * math.exp(-delta / tau_rc)
             r = 0.0
             if vi > 1.0:
-                # time since the threshold crossing (exact for constant J; whole step if J <= 1)
-                ratio = (vi - 1.0) / (j - 1.0) if j > 1.0 else 1.0
-                since = delta if ratio >= 1.0 else min(-tau_rc * math.log1p(-ratio), delta)
-                if since > tau_ref:  # refractory over within this step: integrate the rest
-                    vi = -j * math.expm1(-(since - tau_ref) / tau_rc)
-                else:
-                    vi = 0.0
-                    r = tau_ref - since
-                u[b, i] = out
-                sidx[b, spikes] = i
-                counts[b, i] += 1
-                spikes += 1
-                events += fanout[i]
+                vi, r = _lif_spike(j, vi, delta, tau_rc, tau_ref)
+                waking[again] = i
+                again += 1
             elif vi < 0.0:
                 vi = 0.0
             vb[i] = vi
             rb[i] = r
+        for k in range(n_crossing):  # not refractory, above threshold: a spike
+            i = crossing[k]
+            j = gain * float(xb[i]) + bias[i]
+            vi = j + (float(vb[i]) - j) * decay
+            vb[i], rb[i] = _lif_spike(j, vi, dt, tau_rc, tau_ref)
+        spikes = 0
+        events = 0
+        a = c = 0
+        while a < n_crossing or c < again:  # the spikes in ascending order: merge both lists
+            if c >= again or (a < n_crossing and crossing[a] < waking[c]):
+                i = crossing[a]
+                a += 1
+            else:
+                i = waking[c]
+                c += 1
+            u[b, i] = out
+            sidx[b, spikes] = i
+            counts[b, i] += 1
+            spikes += 1
+            events += fanout[i]
         scnt[b] = spikes
         row_spikes[b] += spikes
         row_events[b] += events
