@@ -26,6 +26,7 @@ events; the speed-ups; and the load average, since the machine may be shared.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import platform
 import time
@@ -217,6 +218,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         result["mnist_softlif"] = {"skipped": str(e)}
     else:
         result["mnist_softlif"] = compare(trained, data.x, data.y, presentation, repeats)
+        result["mnist_softlif"]["model_sha256"] = hashlib.sha256(MODEL.read_bytes()).hexdigest()
     x = images(n)
     result["synthetic"] = compare(mnist_net(x), x, None, presentation, repeats)
     result["load_average_after"] = os.getloadavg()[0]

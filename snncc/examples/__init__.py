@@ -1,8 +1,11 @@
 """Small trained ONNX models shipped with snncc, for demos, docs and smoke tests.
 
 ``digits_cnn``: a ReLU CNN for scikit-learn's 8x8 ``load_digits`` (input ``(batch, 1, 8, 8)``,
-pixels / 16 in [0, 1]; output 10 logits), made by ``benchmarks/train_digits.py``. Its data split
-and accuracies are stored in the model's ``metadata_props``.
+pixels / 16 in [0, 1]; output 10 logits), made by ``benchmarks/train_digits.py``.
+``digits_softlif``: the same task with soft-LIF neurons and average pooling (Hunsberger &
+Eliasmith's recipe), made by ``benchmarks/train_softlif.py --arch digits``.
+Their data splits and accuracies are stored in the models' ``metadata_props``;
+``digits_test.npz`` is the held-out split they were not trained on (``--data digits``).
 """
 
 from __future__ import annotations
