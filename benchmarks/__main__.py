@@ -8,7 +8,13 @@ import json
 from rich.console import Console
 from rich.progress import Progress
 
-from benchmarks import bench_accuracy, bench_import, bench_nengo, bench_sim  # noqa: F401
+from benchmarks import (  # noqa: F401
+    bench_accuracy,
+    bench_import,
+    bench_nengo,
+    bench_partition,
+    bench_sim,
+)
 from benchmarks._runner import REGISTRY, save
 
 

@@ -27,7 +27,7 @@ def benchmark(name: str) -> Callable[[Bench], Bench]:
     return deco
 
 
-def measure(code: str, **params: Any) -> dict[str, float]:
+def measure(code: str, *, timeout: float | None = None, **params: Any) -> dict[str, Any]:
     """Run ``code`` in a fresh Python process; return its wall time and peak-RSS growth.
 
     The code runs after ``params`` are bound as variables; the timed region is the whole snippet.
@@ -35,7 +35,7 @@ def measure(code: str, **params: Any) -> dict[str, float]:
     /proc/self/clear_refs after the imports) minus its RSS before the snippet, so imports of
     numpy/onnx are not counted.
     """
-    prelude = "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    prelude = f"globals().update(json.loads({json.dumps(params)!r}))"
     script = textwrap.dedent(f"""
         import json, resource, time, gc
         import numpy, onnx, onnxruntime, snncc
@@ -54,10 +54,11 @@ def measure(code: str, **params: Any) -> dict[str, float]:
         print(json.dumps({{"seconds": dt, "peak_mib": max(peak - base, 0) / 1024}}))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=False)
+                         check=False, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    return {**json.loads(lines[-1]), "stdout": lines[:-1]}
 
 
 def save(name: str, result: dict[str, Any]) -> Path:

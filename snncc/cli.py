@@ -188,6 +188,13 @@ def _print_simulation(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]warning[/yellow]: silent layers: {sim['silent_populations']}")
 
 
+from snncc._cli_compile import compile_cmd  # noqa: E402  (after cli is defined)
+from snncc._cli_hw import hw  # noqa: E402
+
+cli.add_command(compile_cmd)
+cli.add_command(hw)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``snncc`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -21,7 +21,8 @@ from snncc.ir import LayerGraph
 from snncc.report import efficiency, network_section, new_report
 from snncc.sim import SimResult, simulate
 
-__all__ = ["SimulationSettings", "ann_accuracy", "simulate_model"]
+__all__ = [
+    "CompileSettings", "SimulationSettings", "ann_accuracy", "compile_model", "simulate_model"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,63 @@ def simulate_model(model: str | Path, data: Dataset, settings: SimulationSetting
     }
     return report, net, result
 
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """Everything ``snncc compile`` can be told."""
+
+    simulation: SimulationSettings = field(default_factory=SimulationSettings)
+    partitioner: str = "metis"
+    granularity: int = 4
+    activity_inputs: int = 64
+    random_inputs: int = 16
+
+
+def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: CompileSettings
+                  ) -> tuple[dict[str, Any], Any]:
+    """Frontend -> convert -> activity -> partition; return report.json's dict and the mapping.
+
+    The activity profile comes from the functional simulation of ``data`` (its first
+    ``activity_inputs`` samples), or of uniform random inputs when ``data`` is None (a warning in
+    the report: traffic then reflects no real workload).
+    """
+    from snncc.mapping import map_network
+
+    sim = settings.simulation
+    warnings: list[str] = []
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    graph = load_onnx(model)
+    times["frontend"] = time.perf_counter() - t0
+    if data is None:
+        rng = np.random.default_rng(sim.seed)
+        x = rng.random((settings.random_inputs, *graph.inputs[0].shape), dtype=np.float32)
+        data = Dataset(x=x, y=np.full(len(x), -1), name=f"{len(x)} random inputs")
+        warnings.append(f"no --data: activity from {len(x)} uniform random inputs, so traffic "
+                        "figures do not reflect a real workload")
+    t0 = time.perf_counter()
+    net = convert(graph, calibration=data.x[: sim.calibration], options=sim.convert)
+    if sim.weight_bits is not None:
+        net, _ = quantize(net, sim.weight_bits)
+    times["convert"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    xs, ys = data.x[: settings.activity_inputs], data.y[: settings.activity_inputs]
+    result = simulate(net, xs, ys if (ys >= 0).all() else None,
+                      presentation_s=sim.presentation_s, encoder=sim.encoder,
+                      batch_size=sim.batch_size, seed=sim.seed, progress=sim.progress)
+    times["activity"] = time.perf_counter() - t0
+    mapping = map_network(net, hw, counts=result.rates, timesteps=result.steps,
+                          partitioner=settings.partitioner, seed=sim.seed,
+                          granularity=settings.granularity)
+    times.update(mapping.seconds)
+    spikes = {k: float(v.sum()) for k, v in result.rates.items()}
+    report = new_report(str(model), hw=hw.name, seed=sim.seed)
+    report["network"] = network_section(graph, spikes)
+    report["mapping"] = {**mapping.summary(), "compile_seconds": times}
+    report["activity"] = {"data": data.name, "inputs": len(xs), "timesteps": result.steps,
+                          "spikes_per_inference": float(np.mean(result.spikes)),
+                          "accuracy": result.accuracy}
+    report["warnings"] = warnings + ([f"silent layers: {list(result.silent)}"]
+                                     if result.silent else [])
+    return report, mapping

@@ -1,0 +1,227 @@
+"""Partitioning: quality on the workload suite, and time/memory against network size.
+
+``quality``: every workload × chip × partitioner — cores used, inter-core packets per inference
+(neuron-exact multicast, from real activity for the trained models), the unit-graph edge cut, and
+partitioning time. ``scale``: time and peak memory of unit building + partitioning for layered
+nets of 10^3 … 10^6 neurons and Hunsberger's four architectures (MNIST, CIFAR-10, ImageNet /
+AlexNet-size on the 32-chip Loihi system), each run in a fresh process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._runner import RESULTS, benchmark, measure
+
+HERE = Path(__file__).resolve().parent
+PARTITIONERS = ("sequential", "spinemap", "kl", "metis", "random")
+PRESENTATION_S = 0.1
+
+
+def _mnist_dir() -> Path:
+    return Path(os.environ.get("SNNCC_MNIST", HERE.parent.parent / "shared" / "data" / "mnist"))
+
+
+def load_workload(name: str) -> tuple[Any, dict[str, np.ndarray], int]:
+    """(SpikingNet, activity counts per inference, timesteps) of a named workload."""
+    import snncc
+    from benchmarks import workloads as W
+    from snncc.convert.rates import rate_run
+    from snncc.data import load_data
+
+    trained = {"digits_softlif": (HERE.parent / "snncc/examples/digits_softlif.onnx", "digits"),
+               "mnist_softlif": (HERE / "models/mnist_softlif.onnx", f"mnist:{_mnist_dir()}"),
+               "mnist_relu": (HERE / "models/mnist_relu.onnx", f"mnist:{_mnist_dir()}")}
+    if name in trained:
+        path, spec = trained[name]
+        g = snncc.load_onnx(path)
+        data = load_data(spec, g.inputs[0].shape, limit=64)
+        net = snncc.convert(g, calibration=data.x)
+        res = snncc.simulate(net, data.x, data.y, presentation_s=PRESENTATION_S, progress=False)
+        return net, res.rates, res.steps
+    if name.startswith("random_"):
+        _, n, dens = name.split("_")
+        model = W.synthetic_random(int(n), float(dens))
+    elif name.startswith("layered_"):
+        shape, spec = W.layered(int(float(name.split("_")[1])))
+        model = W.build_onnx(name, shape, spec)
+    else:
+        model = W.arch(name)
+    g = snncc.load_onnx(model)
+    x = np.random.default_rng(0).random((2, *g.inputs[0].shape), dtype=np.float32)
+    net = snncc.convert(g, calibration=x)
+    vals = rate_run(net, x[:1])
+    steps = round(PRESENTATION_S / net.dt)
+    counts = {p.name: vals[p.name][0] / p.amplitude * PRESENTATION_S for p in net.populations}
+    return net, counts, steps
+
+
+QUALITY_SUITE = ("digits_softlif", "mnist_softlif", "mnist_relu", "hunsberger_mnist",
+                 "hunsberger_cifar", "mlp", "lenet", "vgg_small", "resnet_small",
+                 "random_1000_0.05", "random_3000_0.1", "random_3000_0.02")
+QUICK_SUITE = ("digits_softlif", "lenet", "mlp", "random_1000_0.05")
+
+
+def _quality(quick: bool) -> list[dict[str, Any]]:
+    from rich.progress import Progress
+
+    from snncc.errors import MappingError
+    from snncc.hw import load_hw
+    from snncc.mapping import map_network
+
+    chips = ("loihi", "pcm-crossbar") if quick else ("loihi", "pcm-crossbar", "dynapse",
+                                                      "truenorth")
+    suite = QUICK_SUITE if quick else QUALITY_SUITE
+    rows: list[dict[str, Any]] = []
+    with Progress(transient=True) as progress:
+        task = progress.add_task("partition quality", total=len(suite) * len(chips))
+        for wl in suite:
+            try:
+                net, counts, steps = load_workload(wl)
+            except Exception as exc:  # e.g. MNIST absent on a user's clone
+                rows.append({"workload": wl, "error": f"{type(exc).__name__}: {exc}"})
+                progress.advance(task, len(chips))
+                continue
+            for chip in chips:
+                hw = load_hw(chip)
+                for method in PARTITIONERS:
+                    progress.update(task, description=f"{wl} {chip} {method}")
+                    row: dict[str, Any] = {"workload": wl, "chip": chip, "partitioner": method,
+                                           "neurons": net.neurons}
+                    t0 = time.perf_counter()
+                    try:
+                        m = map_network(net, hw, counts=counts, timesteps=steps,
+                                        partitioner=method, seed=0)
+                    except MappingError as exc:
+                        row["error"] = str(exc)
+                    else:
+                        row.update(cores=m.cores_used, units=m.graph.n_units,
+                                   packets=m.traffic.inter_core_packets,
+                                   psum_packets=m.traffic.psum_packets,
+                                   edge_cut=m.traffic.edge_cut, seconds=m.seconds["partition"])
+                    row["total_seconds"] = time.perf_counter() - t0
+                    rows.append(row)
+                progress.advance(task)
+    return rows
+
+
+SCALE_CODE = f"""
+import sys
+sys.path.insert(0, {str(HERE.parent)!r})
+from benchmarks.bench_partition import load_workload
+from snncc.hw import load_hw
+from snncc.mapping import map_network
+net, counts, steps = load_workload(workload)
+t0 = time.perf_counter()
+m = map_network(net, load_hw(chip), counts=counts, timesteps=steps, partitioner=method)
+print(json.dumps({{"cores": m.cores_used, "units": m.graph.n_units, "neurons": net.neurons,
+                  "synapses": net.synapses, "packets": m.traffic.inter_core_packets,
+                  "map_seconds": time.perf_counter() - t0}}))
+"""
+
+
+def _scale(quick: bool) -> list[dict[str, Any]]:
+    import json
+    import subprocess
+
+    from rich.progress import Progress
+
+    sizes = ("layered_1e3", "layered_1e4") if quick else (
+        "layered_1e3", "layered_1e4", "layered_1e5", "layered_1e6", "hunsberger_mnist",
+        "hunsberger_cifar", "hunsberger_imagenet")
+    rows: list[dict[str, Any]] = []
+    methods = ("sequential", "metis") if quick else PARTITIONERS
+    with Progress(transient=True) as progress:
+        task = progress.add_task("partition scale", total=len(sizes) * len(methods))
+        for wl in sizes:
+            chip = "loihi-nahuku32" if wl in ("hunsberger_imagenet", "layered_1e6") else "loihi"
+            for method in methods:
+                progress.update(task, description=f"{wl} {method}")
+                row: dict[str, Any] = {"workload": wl, "chip": chip, "partitioner": method}
+                try:
+                    cost = measure(SCALE_CODE, timeout=900, workload=wl, chip=chip,
+                                   method=method)
+                    row.update(json.loads(cost.pop("stdout")[-1]), **cost)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    row["error"] = (str(exc).strip().splitlines() or ["failed"])[-1][:300]
+                rows.append(row)
+                progress.advance(task)
+    return rows
+
+
+@benchmark("partition")
+def run(quick: bool = False) -> dict[str, Any]:
+    """Partition quality on the suite and partition time/memory against size."""
+    quality = _quality(quick)
+    scale = _scale(quick)
+    if not quick:
+        _write(quality, scale)
+    return {"quick": quick, "quality": quality, "scale": scale}
+
+
+def _write(quality: list[dict[str, Any]], scale: list[dict[str, Any]]) -> None:
+    lines = ["# Partitioning (python -m benchmarks partition)", "",
+             "## Quality: inter-core packets per inference (neuron-exact multicast), cores used, "
+             "partition time", "",
+             "| workload | chip | partitioner | cores | packets / inf | vs sequential | "
+             "edge cut | seconds |", "|---|---|---|---|---|---|---|---|"]
+    base = {(r["workload"], r["chip"]): r.get("packets") for r in quality
+            if r.get("partitioner") == "sequential"}
+    for r in quality:
+        if "chip" not in r:
+            lines.append(f"| {r['workload']} | — | — | error: {r['error']} | | | | |")
+            continue
+        if "error" in r:
+            lines.append(f"| {r['workload']} | {r['chip']} | {r['partitioner']} | refused: "
+                         f"{r['error'][:120]} | | | | |")
+            continue
+        b = base.get((r["workload"], r["chip"]))
+        rel = f"{r['packets'] / b:.2f}×" if b else "—"
+        lines.append(f"| {r['workload']} | {r['chip']} | {r['partitioner']} | {r['cores']} | "
+                     f"{r['packets']:,.0f} | {rel} | {r['edge_cut']:,.0f} | "
+                     f"{r['seconds']:.2f} |")
+    lines += ["", "## Scale: units + partition + traffic, fresh process per row", "",
+              "| workload | chip | partitioner | neurons | synapses | units | cores | seconds | "
+              "peak MiB |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in scale:
+        if "error" in r:
+            lines.append(f"| {r['workload']} | {r['chip']} | {r['partitioner']} | "
+                         f"failed: {r['error']} | | | | | |")
+            continue
+        lines.append(f"| {r['workload']} | {r['chip']} | {r['partitioner']} | "
+                     f"{r['neurons']:,} | {r['synapses']:,} | {r['units']:,} | {r['cores']:,} | "
+                     f"{r['map_seconds']:.1f} | {r['peak_mib']:,.0f} |")
+    (RESULTS / "partition.md").write_text("\n".join(lines) + "\n")
+    _plot(quality)
+
+
+def _plot(quality: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in quality if "packets" in r]
+    chips = list(dict.fromkeys(r["chip"] for r in ok))
+    fig, axes = plt.subplots(1, len(chips), figsize=(5 * len(chips), 4), squeeze=False)
+    for ax, chip in zip(axes[0], chips, strict=True):
+        wls = list(dict.fromkeys(r["workload"] for r in ok if r["chip"] == chip))
+        base = {r["workload"]: r["packets"] for r in ok
+                if r["chip"] == chip and r["partitioner"] == "sequential"}
+        for i, method in enumerate(PARTITIONERS):
+            vals = [next((r["packets"] / base[w] for r in ok if r["chip"] == chip and
+                          r["workload"] == w and r["partitioner"] == method and base.get(w)),
+                         np.nan) for w in wls]
+            ax.bar(np.arange(len(wls)) + i * 0.16, vals, 0.16, label=method)
+        ax.set_xticks(np.arange(len(wls)) + 0.32, wls, rotation=60, ha="right", fontsize=7)
+        ax.set_title(f"{chip}: inter-core packets vs sequential")
+        ax.axhline(1, color="grey", lw=0.5)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "partition.png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,87 @@
+"""``snncc compile``: frontend -> convert -> activity -> partition, and report.json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["compile_cmd"]
+
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+PARTITIONER_NAMES = ("sequential", "spinemap", "kl", "metis", "random")
+
+
+@click.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--hw", "hw_name", default="loihi", show_default=True,
+              help="Chip: a bundled name (snncc hw list) or a .toml file.")
+@click.option("--data", "spec", help="Activity from mnist:DIR, digits or FILE.npz "
+              "(default: random inputs, with a warning).")
+@click.option("--limit", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Samples of --data simulated for the activity profile.")
+@click.option("--normalize", nargs=2, type=float, metavar="MEAN STD",
+              help="Feed (x - MEAN) / STD to the model.")
+@click.option("--partitioner", type=click.Choice(PARTITIONER_NAMES), default="metis",
+              show_default=True, help="Partitioning algorithm.")
+@click.option("--granularity", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Blocks per core the layers are cut into (finer: better, slower).")
+@click.option("--presentation-ms", type=float, default=100.0, show_default=True,
+              help="Presentation time per input of the activity simulation.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=str),
+              help="Write OUTDIR/report.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout (only it).")
+def compile_cmd(model: str, hw_name: str, spec: str | None, limit: int,
+                normalize: tuple[float, float] | None, partitioner: str, granularity: int,
+                presentation_ms: float, seed: int, outdir: str | None, as_json: bool) -> None:
+    """Compile MODEL (.onnx) for a chip: convert, profile activity, partition onto cores."""
+    from snncc.data import load_data
+    from snncc.errors import SimulationError
+    from snncc.frontend import load_onnx
+    from snncc.hw import load_hw
+    from snncc.pipeline import CompileSettings, SimulationSettings, compile_model
+    from snncc.report import write_json
+
+    if presentation_ms <= 0:
+        raise SimulationError(f"--presentation-ms must be positive (got {presentation_ms:g})")
+    hw = load_hw(hw_name)
+    data = None
+    if spec is not None:
+        data = load_data(spec, load_onnx(model).inputs[0].shape, limit=limit,
+                         normalize=normalize)
+    settings = CompileSettings(
+        simulation=SimulationSettings(presentation_s=presentation_ms / 1000, seed=seed,
+                                      progress=None if not as_json else False),
+        partitioner=partitioner, granularity=granularity, activity_inputs=limit)
+    report, _mapping = compile_model(model, hw, data, settings)
+    if outdir:
+        write_json(f"{outdir}/report.json", report)
+    for w in report["warnings"]:
+        _err.print(f"[yellow]warning[/yellow]: {w}")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    _print_mapping(report)
+
+
+def _print_mapping(report: dict[str, Any]) -> None:
+    m = report["mapping"]
+    table = Table(title=f"{report['model']} on {report['hw']} — {m['partitioner']}: "
+                        f"{m['cores_used']} cores, {m['inter_core_packets']:,.0f} inter-core "
+                        f"packets / inference", title_justify="left")
+    for col in ("layer", "block C×H×W", "parts", "units", "neurons", "synapses", "cores",
+                "max dest."):
+        table.add_column(col, justify="left" if col == "layer" else "right")
+    for name, row in m["layers"].items():
+        table.add_row(name, "×".join(map(str, row["block"])), str(row["parts"]),
+                      f"{row['units']:,}", f"{row['neurons']:,}", f"{row['synapses']:,}",
+                      f"{row['cores']:,}", str(row["max_destinations"]))
+    _out.print(table)
+    secs = m["compile_seconds"]
+    _out.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in secs.items()))

@@ -1,0 +1,205 @@
+"""Cutting each population into blocks that fit a core: the sizes, before any graph is built.
+
+A block is a channel slice × spatial tile of a population's canonical ``(C, H, W)`` volume. For
+each population the block shape is chosen from a small set of candidates (channel slices and
+tile sides in powers of two plus the full extents) as the one with most neurons such that one
+block alone respects the core's neurons (divided by ``granularity``, to leave the partitioners
+room), input axons and synapse memory. A neuron whose own fan-in is larger than a core's input
+axons cannot be placed whole: where the chip allows it (``core.fanin_split``) its inputs are cut
+into channel slices, each a *part* of partial-sum compartments, and a *soma* block receives one
+partial sum per part per neuron (see :mod:`snncc.mapping.units`); elsewhere it is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from snncc.errors import MappingError
+from snncc.mapping._footprint import Field
+
+__all__ = ["Blocking", "choose_blocking"]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """How one population is cut.
+
+    Attributes:
+        cs, th, tw: Block extent along channels, rows, columns.
+        parts: For split populations, per field the channel slice length of a part (0 = not
+            split); the number of parts of a neuron is the sum over fields of its slices.
+        n_parts: Parts per block (1 = not split).
+    """
+
+    cs: int
+    th: int
+    tw: int
+    parts: tuple[int, ...] = ()
+    n_parts: int = 1
+
+
+def _pow2_upto(n: int) -> list[int]:
+    out = {n}
+    k = 1
+    while k < n:
+        out.add(k)
+        k *= 2
+    return sorted(out)
+
+
+def _cost(fields: list[Field], c: tuple[int, int], y: tuple[int, int], x: tuple[int, int]
+          ) -> tuple[int, int]:
+    """(input axons, synapses) of the block ``c × y × x`` (axons summed over fields)."""
+    axons = syn = 0
+    for f in fields:
+        if f.sparse is not None:
+            rows = _flat_rows(f, c, y, x)
+            nz = f.sparse[rows]
+            axons += int(nz.any(axis=0).sum())
+            syn += int(nz.sum())
+            continue
+        box = f.box(c, y, x)
+        if box is None:
+            continue
+        axons += math.prod(b - a for a, b in box)
+        syn += math.prod(int(f.count(d)[r[0]:r[1]].sum()) for d, r in enumerate((c, y, x)))
+    return axons, syn
+
+
+def _flat_rows(f: Field, c: tuple[int, int], y: tuple[int, int], x: tuple[int, int]
+               ) -> np.ndarray:
+    _, h, w = f.post_shape
+    cc, yy, xx = np.meshgrid(np.arange(*c), np.arange(*y), np.arange(*x), indexing="ij")
+    return ((cc * h + yy) * w + xx).ravel()
+
+
+def _worst(fields: list[Field], shape: tuple[int, int, int], cs: int, th: int, tw: int
+           ) -> tuple[int, int]:
+    """(axons, synapses) of the worst block.
+
+    The central block for geometric fields (the interior reads the most); every block when a
+    field is sparse (irregular).
+    """
+    if not any(f.sparse is not None for f in fields):
+        return _cost(fields, *_probe(shape, cs, th, tw))
+    worst = (0, 0)
+    for c0 in range(0, shape[0], cs):
+        for y0 in range(0, shape[1], th):
+            for x0 in range(0, shape[2], tw):
+                a, s = _cost(fields, (c0, min(c0 + cs, shape[0])), (y0, min(y0 + th, shape[1])),
+                             (x0, min(x0 + tw, shape[2])))
+                worst = (max(worst[0], a), max(worst[1], s))
+    return worst
+
+
+def _probe(shape: tuple[int, int, int], cs: int, th: int, tw: int
+           ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """The block of the given extent nearest the centre of the volume (interior, worst case)."""
+    out = []
+    for n, k in zip(shape, (cs, th, tw), strict=True):
+        start = min(((n // 2) // k) * k, max(n - k, 0))
+        out.append((start, min(start + k, n)))
+    return out[0], out[1], out[2]
+
+
+def choose_blocking(name: str, shape: tuple[int, int, int], fields: list[Field], *,
+                    neurons: int, axons: int, synapses: int, fanin_per_neuron: int,
+                    fanin_split: bool, chip: str) -> Blocking:
+    """Pick the block shape of population ``name`` (see the module docstring).
+
+    Args:
+        name: Population name (for messages).
+        shape: Its canonical shape.
+        fields: Receptive fields of the projections into it.
+        neurons: Target neurons per block (the core's neurons / granularity).
+        axons: The core's input axons.
+        synapses: The core's synapse memory.
+        fanin_per_neuron: The chip's per-neuron input limit (0 = none).
+        fanin_split: Whether a neuron's fan-in may be split across cores.
+        chip: Chip name (for messages).
+
+    Returns:
+        The blocking.
+
+    Raises:
+        MappingError: A neuron cannot be placed on this chip at all.
+    """
+    c, h, w = shape
+    fan_in = sum(f.fan_in_max() for f in fields)
+    if fanin_per_neuron and fan_in > fanin_per_neuron:
+        raise MappingError(
+            f"{name}: a neuron has {fan_in} inputs, {chip} allows {fanin_per_neuron} per neuron "
+            f"(core.fanin_per_neuron) — use fewer channels or a smaller kernel, or a chip "
+            f"without a per-neuron fan-in limit")
+    best: tuple[int, int, int, int] | None = None
+    if fan_in <= axons:
+        for cs in _pow2_upto(c):
+            for th in _pow2_upto(h):
+                for tw in _pow2_upto(w):
+                    n = cs * th * tw
+                    if n > neurons or (best is not None and n < best[0]):
+                        continue
+                    a, s = _worst(fields, shape, cs, th, tw)
+                    if a <= axons and s <= synapses and (
+                            best is None or n > best[0] or (n == best[0] and th * tw > best[2])):
+                        best = (n, cs, th * tw, th * 1000 + tw)
+    if best is not None:
+        return Blocking(cs=best[1], th=best[3] // 1000, tw=best[3] % 1000)
+    if not fanin_split:
+        need = max(fan_in, 1)
+        raise MappingError(
+            f"{name}: a neuron has {need} inputs, a {chip} core has {axons} input axons and "
+            f"{synapses} synapses, and the chip cannot split a neuron's fan-in across cores "
+            f"(core.fanin_split = false) — split the layer's input channels or use a chip whose "
+            f"fan-in may be split")
+    return _split(name, shape, fields, neurons=neurons, axons=axons, synapses=synapses,
+                  chip=chip)
+
+
+def _split(name: str, shape: tuple[int, int, int], fields: list[Field], *, neurons: int,
+           axons: int, synapses: int, chip: str) -> Blocking:
+    """Blocks of one spatial position whose inputs are cut into channel-slice parts.
+
+    Each field's inputs are cut into slices of ``per`` channels (``per`` × the spatial window
+    fits the core's axons); the block's channel count ``cs`` is the largest for which the soma
+    (``parts × cs`` partial-sum inputs) and every part (``cs × slice`` synapses) fit a core.
+    """
+    pers: list[int] = []
+    for f in fields:
+        sp = 1 if f.sparse is not None else int(f.count(1).max(initial=0) *
+                                                 f.count(2).max(initial=0))
+        ch = int(f.count(0).max(initial=0)) if f.sparse is None else f.fan_in_max()
+        if sp == 0 or ch == 0:
+            pers.append(0)
+            continue
+        if sp > axons:
+            raise MappingError(
+                f"{name}: one input channel's window alone has {sp} inputs, a {chip} core has "
+                f"{axons} input axons — use a smaller kernel or fewer spatial inputs")
+        pers.append(max(1, axons // sp))
+    for cs in sorted(_pow2_upto(min(shape[0], neurons)), reverse=True):
+        c, y, x = _probe(shape, cs, 1, 1)
+        n_parts, slice_syn = 0, 0
+        for f, per in zip(fields, pers, strict=True):
+            if not per:
+                continue
+            if f.sparse is not None:
+                width = max(int(f.sparse[_flat_rows(f, (c0, min(c0 + cs, shape[0])), y, x)]
+                                .any(axis=0).sum()) for c0 in range(0, shape[0], cs))
+                n_parts += -(-width // per)
+                slice_syn = max(slice_syn, cs * per)
+                continue
+            box = f.box(c, y, x)
+            if box is None:
+                continue
+            (a, b), ys, xs = box
+            n_parts += -(-(b - a) // per)
+            slice_syn = max(slice_syn, cs * min(per, b - a) * (ys[1] - ys[0]) * (xs[1] - xs[0]))
+        if n_parts * cs <= axons and max(slice_syn, n_parts * cs) <= synapses:
+            return Blocking(cs=cs, th=1, tw=1, parts=tuple(pers), n_parts=n_parts)
+    raise MappingError(
+        f"{name}: even one neuron split into partial sums does not fit a {chip} core "
+        f"({axons} input axons, {synapses} synapses) — use fewer inputs per neuron")
