@@ -161,45 +161,54 @@ def choose_blocking(name: str, shape: tuple[int, int, int], fields: list[Field],
 
 def _split(name: str, shape: tuple[int, int, int], fields: list[Field], *, neurons: int,
            axons: int, synapses: int, chip: str) -> Blocking:
-    """Blocks of one spatial position whose inputs are cut into channel-slice parts.
+    """Blocks whose inputs are cut into channel-slice parts.
 
-    Each field's inputs are cut into slices of ``per`` channels (``per`` × the spatial window
-    fits the core's axons); the block's channel count ``cs`` is the largest for which the soma
-    (``parts × cs`` partial-sum inputs) and every part (``cs × slice`` synapses) fit a core.
+    For a block of ``cs`` channels × a ``t × t`` spatial tile, each field's inputs are cut into
+    slices of ``per`` channels such that ``per`` × the tile's spatial window fits the core's
+    axons. The block is the one with most neurons for which the soma (``parts × neurons``
+    partial-sum inputs and synapses) and every part (``neurons × slice`` synapses) fit a core.
     """
-    pers: list[int] = []
-    for f in fields:
-        sp = 1 if f.sparse is not None else int(f.count(1).max(initial=0) *
-                                                 f.count(2).max(initial=0))
-        ch = int(f.count(0).max(initial=0)) if f.sparse is None else f.fan_in_max()
-        if sp == 0 or ch == 0:
-            pers.append(0)
-            continue
-        if sp > axons:
-            raise MappingError(
-                f"{name}: one input channel's window alone has {sp} inputs, a {chip} core has "
-                f"{axons} input axons — use a smaller kernel or fewer spatial inputs")
-        pers.append(max(1, axons // sp))
-    for cs in sorted(_pow2_upto(min(shape[0], neurons)), reverse=True):
-        c, y, x = _probe(shape, cs, 1, 1)
-        n_parts, slice_syn = 0, 0
-        for f, per in zip(fields, pers, strict=True):
-            if not per:
+    fan = max((f.fan_in_max() for f in fields), default=0)
+    best: tuple[int, int, int, int, tuple[int, ...]] | None = None  # (-neurons, parts, cs, t, per)
+    for t in _pow2_upto(min(shape[1], shape[2])):
+        for cs in _pow2_upto(min(shape[0], neurons)):
+            bn = cs * min(t, shape[1]) * min(t, shape[2])
+            if bn > neurons:
                 continue
-            if f.sparse is not None:
-                width = max(int(f.sparse[_flat_rows(f, (c0, min(c0 + cs, shape[0])), y, x)]
-                                .any(axis=0).sum()) for c0 in range(0, shape[0], cs))
-                n_parts += -(-width // per)
-                slice_syn = max(slice_syn, cs * per)
+            c, y, x = _probe(shape, cs, t, t)
+            pers, n_parts, part_syn, ok = [], 0, 0, True
+            for f in fields:
+                if f.sparse is not None:
+                    width = max(int(f.sparse[_flat_rows(f, (c0, min(c0 + cs, shape[0])), y, x)]
+                                    .any(axis=0).sum()) for c0 in range(0, shape[0], cs))
+                    per = axons
+                    pers.append(per)
+                    n_parts += -(-width // per)
+                    part_syn = max(part_syn, bn * min(per, width))
+                    continue
+                box = f.box(c, y, x)
+                if box is None:
+                    pers.append(0)
+                    continue
+                (a, b), ys, xs = box
+                sp = (ys[1] - ys[0]) * (xs[1] - xs[0])
+                if sp > axons:
+                    ok = False
+                    break
+                per = max(1, min(axons // sp, b - a))
+                pers.append(per)
+                n_parts += -(-(b - a) // per)
+                rows = int(f.count(1)[y[0]:y[1]].sum()) * int(f.count(2)[x[0]:x[1]].sum())
+                part_syn = max(part_syn, cs * min(per, b - a) * rows)
+            if not ok or n_parts * bn > axons or max(part_syn, n_parts * bn) > synapses:
                 continue
-            box = f.box(c, y, x)
-            if box is None:
-                continue
-            (a, b), ys, xs = box
-            n_parts += -(-(b - a) // per)
-            slice_syn = max(slice_syn, cs * min(per, b - a) * (ys[1] - ys[0]) * (xs[1] - xs[0]))
-        if n_parts * cs <= axons and max(slice_syn, n_parts * cs) <= synapses:
-            return Blocking(cs=cs, th=1, tw=1, parts=tuple(pers), n_parts=n_parts)
-    raise MappingError(
-        f"{name}: even one neuron split into partial sums does not fit a {chip} core "
-        f"({axons} input axons, {synapses} synapses) — use fewer inputs per neuron")
+            key = (-bn, n_parts, cs, t, tuple(pers))
+            if best is None or key[:2] < best[:2]:
+                best = key
+    if best is None:
+        raise MappingError(
+            f"{name}: even one neuron ({fan} inputs) split into partial sums does not fit a "
+            f"{chip} core ({axons} input axons, {synapses} synapses) — use a smaller kernel or "
+            f"fewer inputs per neuron")
+    _, n_parts, cs, t, pers = best
+    return Blocking(cs=cs, th=t, tw=t, parts=pers, n_parts=n_parts)

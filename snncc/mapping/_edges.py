@@ -44,9 +44,10 @@ def _parts(f: Field, box: Box, per: int, bn: int) -> list[tuple[Foot, int]]:
     if pre_box is None:
         return []
     (a, b), ys, xs = pre_box
-    spatial = (ys[1] - ys[0]) * (xs[1] - xs[0])
+    (c0, c1), (y0, y1), (x0, x1) = box
+    rows = int(f.count(1)[y0:y1].sum()) * int(f.count(2)[x0:x1].sum())
     return [(Foot(f.pre, f.pre_shape, box=((k, min(k + per, b)), ys, xs)),
-             bn * (min(k + per, b) - k) * spatial) for k in range(a, b, per)]
+             (c1 - c0) * (min(k + per, b) - k) * rows) for k in range(a, b, per)]
 
 
 def _busy_steps(timesteps: int, spikes: float) -> float:

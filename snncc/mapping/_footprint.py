@@ -8,7 +8,8 @@ the half-open interval of pre indices it reads: ``lo[d][i] <= pre < hi[d][i]``. 
 field of a post box is then the box spanned by those intervals, and its size is exact for
 convolutions and pooling whose windows overlap or touch (a stride larger than the window leaves
 gaps that are counted: a small over-estimate). Dense layers (and reshapes that mix axes) read the
-whole pre volume; a dense matrix with many zeros keeps its exact sparsity instead (``sparse``).
+whole pre volume, which they view as flat ``(n, 1, 1)`` (row-major flat indices are the same); a
+dense matrix with many zeros keeps its exact sparsity instead (``sparse``).
 
 Nothing here is per synapse: the cost is linear in the layer's side lengths.
 """
@@ -157,7 +158,8 @@ def receptive_field(proj: Projection) -> Field:
             b = shi[np.where(empty, 0, mhi - 1)]
             new.append((np.where(empty, 0, a), np.where(empty, 0, b)))
         maps = new
-    if maps is None:
+    if maps is None:  # reads everything: view the pre volume as flat (same flat indices)
+        pre_c = (math.prod(pre_c), 1, 1)
         for d in range(3):
             hi[d][:] = pre_c[d]
     else:
