@@ -102,7 +102,7 @@ def test_other_chips_numbers() -> None:
     assert (dyn.n_chips, dyn.n_cores, dyn.core.fanin_per_neuron, dyn.core.fanout) == (4, 16, 64, 4)
     pcm = load_hw("pcm-crossbar")
     assert pcm.device is not None and pcm.core.kind == "crossbar"
-    assert (pcm.device.rows, pcm.device.cols, pcm.n_cores) == (128, 128, 256)
+    assert (pcm.device.rows, pcm.device.cols, pcm.n_cores) == (128, 128, 1024)
     assert pcm.device.endurance_cycles == 1e9 and pcm.device.cell_read_J == 1.8e-15
 
 
