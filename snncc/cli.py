@@ -70,16 +70,22 @@ def _op_label(lay: Layer) -> str:
 
 @cli.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--hw", "hw_name", help="Also check every limit of this chip (name or .toml): "
+              "the design-rule check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the layer table as JSON on stdout.")
-def check(model: str, as_json: bool) -> None:
-    """Import and verify MODEL (.onnx) and print its layers.
+def check(model: str, hw_name: str | None, as_json: bool) -> None:
+    """Import and verify MODEL (.onnx) and print its layers; with --hw, check it fits the chip.
 
-    Exit status 0 when the model imports cleanly, 2 (with a one-line reason) when it does not.
+    Exit status 0 when the model imports cleanly (and fits the chip), 2 (with a one-line reason)
+    when it does not; with --hw every violation is listed first.
     """
     from snncc.frontend import load_onnx
 
     graph = load_onnx(model)
     info = check_report(graph)
+    if hw_name is not None:
+        _design_rule_check(graph, hw_name, info, as_json)
+        return
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -101,6 +107,41 @@ def check(model: str, as_json: bool) -> None:
                   f"{info['synapses']:,}")
     _out.print(table)
     _out.print(f"[green]OK[/green]: {len(info['layers'])} layers imported and verified.")
+
+
+def _design_rule_check(graph: Any, hw_name: str, info: dict[str, Any], as_json: bool) -> None:
+    """Convert (random calibration: limits do not depend on scale) and check every chip limit."""
+    import numpy as np
+
+    from snncc.convert import ConvertOptions, convert
+    from snncc.errors import DRCError
+    from snncc.hw import load_hw
+    from snncc.mapping.drc import design_rule_check
+
+    hw = load_hw(hw_name)
+    x = np.random.default_rng(0).random((4, *graph.inputs[0].shape), dtype=np.float32)
+    tick = hw.neuron.tick_s
+    net = convert(graph, calibration=x, options=ConvertOptions(dt=tick) if tick > 0 else None)
+    found = design_rule_check(net, hw)
+    if as_json:
+        click.echo(json.dumps({**info, "hw": hw.name,
+                               "violations": [v.to_dict() for v in found]}, indent=2))
+    elif found:
+        table = Table(title=f"{len(found)} design-rule violation(s) on {hw.name}",
+                      title_justify="left")
+        for col in ("layer", "resource", "needed", "available", "fix"):
+            table.add_column(col, overflow="fold")
+        for v in found:
+            table.add_row(v.layer, v.resource, f"{v.needed:,}" if isinstance(v.needed, int)
+                          else str(v.needed), f"{v.available:,}" if isinstance(v.available, int)
+                          else str(v.available), v.fix)
+        _err.print(table)
+    else:
+        _out.print(f"[green]OK[/green]: {info['name'] or graph.name} fits {hw.name} "
+                   f"({len(info['layers'])} layers, every chip limit checked).")
+    if found:
+        raise DRCError(f"{len(found)} design-rule violation(s) on {hw.name}; first: {found[0]}",
+                       [str(v) for v in found])
 
 
 @cli.command()

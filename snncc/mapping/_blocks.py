@@ -20,7 +20,17 @@ import numpy as np
 from snncc.errors import MappingError
 from snncc.mapping._footprint import Field
 
-__all__ = ["Blocking", "choose_blocking"]
+__all__ = ["Blocking", "LimitError", "choose_blocking"]
+
+
+class LimitError(MappingError):
+    """A chip limit one layer cannot meet, with the numbers (for the design-rule check)."""
+
+    def __init__(self, message: str, *, layer: str, resource: str, needed: int, available: int,
+                 fix: str) -> None:
+        super().__init__(message)
+        self.layer, self.resource, self.needed, self.available, self.fix = (
+            layer, resource, needed, available, fix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +140,11 @@ def choose_blocking(name: str, shape: tuple[int, int, int], fields: list[Field],
     c, h, w = shape
     fan_in = sum(f.fan_in_max() for f in fields)
     if fanin_per_neuron and fan_in > fanin_per_neuron:
-        raise MappingError(
+        fix = "use fewer channels or a smaller kernel, or a chip without a per-neuron limit"
+        raise LimitError(
             f"{name}: a neuron has {fan_in} inputs, {chip} allows {fanin_per_neuron} per neuron "
-            f"(core.fanin_per_neuron) — use fewer channels or a smaller kernel, or a chip "
-            f"without a per-neuron fan-in limit")
+            f"(core.fanin_per_neuron) — {fix}", layer=name, resource="inputs per neuron",
+            needed=fan_in, available=fanin_per_neuron, fix=fix)
     best: tuple[int, int, int, int] | None = None
     if fan_in <= axons:
         for cs in _pow2_upto(c):
@@ -150,11 +161,15 @@ def choose_blocking(name: str, shape: tuple[int, int, int], fields: list[Field],
         return Blocking(cs=best[1], th=best[3] // 1000, tw=best[3] % 1000)
     if not fanin_split:
         need = max(fan_in, 1)
-        raise MappingError(
+        fix = ("split the layer's input channels (fewer inputs per neuron) or use a chip whose "
+               "fan-in may be split")
+        over_axons = need > axons
+        raise LimitError(
             f"{name}: a neuron has {need} inputs, a {chip} core has {axons} input axons and "
             f"{synapses} synapses, and the chip cannot split a neuron's fan-in across cores "
-            f"(core.fanin_split = false) — split the layer's input channels or use a chip whose "
-            f"fan-in may be split")
+            f"(core.fanin_split = false) — {fix}", layer=name,
+            resource="input axons" if over_axons else "synapses",
+            needed=need, available=axons if over_axons else synapses, fix=fix)
     return _split(name, shape, fields, neurons=neurons, axons=axons, synapses=synapses,
                   chip=chip)
 
@@ -206,9 +221,10 @@ def _split(name: str, shape: tuple[int, int, int], fields: list[Field], *, neuro
             if best is None or key[:2] < best[:2]:
                 best = key
     if best is None:
-        raise MappingError(
+        fix = "use a smaller kernel or fewer inputs per neuron"
+        raise LimitError(
             f"{name}: even one neuron ({fan} inputs) split into partial sums does not fit a "
-            f"{chip} core ({axons} input axons, {synapses} synapses) — use a smaller kernel or "
-            f"fewer inputs per neuron")
+            f"{chip} core ({axons} input axons, {synapses} synapses) — {fix}", layer=name,
+            resource="input axons of one partial sum", needed=fan, available=axons, fix=fix)
     _, n_parts, cs, t, pers = best
     return Blocking(cs=cs, th=t, tw=t, parts=pers, n_parts=n_parts)

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from snncc.convert.net import SpikingNet
 from snncc.errors import MappingError
-from snncc.mapping._blocks import Blocking, choose_blocking
+from snncc.mapping._blocks import Blocking, LimitError, choose_blocking
 from snncc.mapping._footprint import Field, canonical, receptive_field
 
 __all__ = ["CoreLimits", "CoreState", "Foot", "UnitGraph", "build_units", "multicast_cost"]
@@ -239,7 +239,8 @@ def multicast_cost(graph: UnitGraph, part: np.ndarray) -> float:
 
 def build_units(net: SpikingNet, limits: CoreLimits, *, counts: dict[str, np.ndarray] | None
                 = None, timesteps: int = 1, granularity: int = 4, fanin_per_neuron: int = 0,
-                fanin_split: bool = False, max_units: int = 20000) -> UnitGraph:
+                fanin_split: bool = False, max_units: int = 20000,
+                errors: list[LimitError] | None = None) -> UnitGraph:
     """Cut ``net`` into units for a chip and build the unit graph.
 
     Args:
@@ -252,6 +253,8 @@ def build_units(net: SpikingNet, limits: CoreLimits, *, counts: dict[str, np.nda
         fanin_per_neuron: The chip's per-neuron input limit (0 = none).
         fanin_split: Whether the chip may split a neuron's fan-in across cores.
         max_units: Blocks are made larger (fewer than ``granularity`` per core) above this.
+        errors: If given, every layer that cannot be placed is appended to it (for the
+            design-rule check) before the first is raised.
 
     Returns:
         The unit graph.
@@ -274,12 +277,22 @@ def build_units(net: SpikingNet, limits: CoreLimits, *, counts: dict[str, np.nda
         fields.setdefault(proj.post, []).append(receptive_field(proj))
     shapes: dict[str, tuple[int, int, int]] = {s.name: canonical(s.shape) for s in net.inputs}
     blockings: dict[str, Blocking] = {}
+    failed: list[LimitError] = []
     for pop in net.populations:
         shapes[pop.name] = canonical(pop.shape)
-        blockings[pop.name] = choose_blocking(
-            pop.name + _nodes(pop.name, pop.onnx_nodes), shapes[pop.name], fields.get(pop.name, []),
-            neurons=target, axons=limits.input_axons, synapses=limits.synapses,
-            fanin_per_neuron=fanin_per_neuron, fanin_split=fanin_split, chip=limits.name)
+        try:
+            blockings[pop.name] = choose_blocking(
+                origin(net, pop.name), shapes[pop.name], fields.get(pop.name, []),
+                neurons=target, axons=limits.input_axons, synapses=limits.synapses,
+                fanin_per_neuron=fanin_per_neuron, fanin_split=fanin_split, chip=limits.name)
+        except LimitError as exc:
+            if errors is None:
+                raise
+            failed.append(exc)
+    if failed:
+        assert errors is not None
+        errors.extend(failed)
+        raise failed[0]
     canon_counts = {p.name: np.asarray(counts.get(p.name, np.zeros(p.shape)), np.float64
                                        ).reshape(shapes[p.name]) for p in net.populations}
     graph = assemble(net, limits, fields, shapes, blockings, canon_counts, timesteps)
@@ -293,9 +306,17 @@ def build_units(net: SpikingNet, limits: CoreLimits, *, counts: dict[str, np.nda
     return graph
 
 
-def _nodes(name: str, nodes: tuple[str, ...]) -> str:
-    nodes = tuple(n for n in nodes if n != name)
-    return f" (ONNX {', '.join(nodes)})" if nodes else ""
+def origin(net: SpikingNet, population: str) -> str:
+    """A population named by the ONNX nodes it came from: its weighted layers and activation.
+
+    ``"conv2 (Conv2d) -> relu2"``, for messages.
+    """
+    ops = [op for p in net.into(population) for op in p.ops
+           if op.op in ("Conv2d", "Dense")] or [op for p in net.into(population) for op in p.ops]
+    names = [f"{'/'.join(op.onnx_nodes) or op.name} ({op.op})" for op in ops[-2:]]
+    pop = next(p for p in net.populations if p.name == population)
+    act = "/".join(pop.onnx_nodes) or pop.name
+    return " + ".join(dict.fromkeys(names)) + f" -> {act}" if names else act
 
 
 def describe(graph: UnitGraph) -> dict[str, Any]:
