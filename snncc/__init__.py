@@ -3,8 +3,9 @@
 ONNX model -> LayerGraph -> spiking network -> partition, place, route -> cycle-level simulation.
 
 The public API is imported lazily (``import snncc`` stays fast for the command line):
-``snncc.load_onnx``, ``snncc.convert`` (a callable module), ``snncc.simulate``, and the types
-``LayerGraph``, ``SpikingNet``, ``SimResult``.
+``snncc.load_onnx``, ``snncc.convert`` (a callable module), ``snncc.simulate``, ``snncc.load_hw``,
+``snncc.map_network``, and the types ``LayerGraph``, ``SpikingNet``, ``SimResult``,
+``HardwareModel``, ``Program``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
     from snncc import convert
     from snncc.convert import SpikingNet
     from snncc.frontend import load_onnx
+    from snncc.hw import HardwareModel, load_hw
     from snncc.ir import LayerGraph
+    from snncc.mapping import map_network
+    from snncc.program import Program
     from snncc.sim import SimResult, simulate
 
 _LAZY = {
@@ -38,6 +42,10 @@ _LAZY = {
     "LayerGraph": ("snncc.ir", "LayerGraph"),
     "SimResult": ("snncc.sim", "SimResult"),
     "simulate": ("snncc.sim", "simulate"),
+    "load_hw": ("snncc.hw", "load_hw"),
+    "HardwareModel": ("snncc.hw", "HardwareModel"),
+    "map_network": ("snncc.mapping", "map_network"),
+    "Program": ("snncc.program", "Program"),
 }
 
 __all__ = [
@@ -45,16 +53,20 @@ __all__ = [
     "DRCError",
     "DataError",
     "FrontendError",
+    "HardwareModel",
     "HardwareModelError",
     "LayerGraph",
     "MappingError",
+    "Program",
     "SimResult",
     "SimulationError",
     "SnnccError",
     "SpikingNet",
     "__version__",
     "convert",
+    "load_hw",
     "load_onnx",
+    "map_network",
     "simulate",
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,6 +30,9 @@ PARTITIONER_NAMES = ("sequential", "spinemap", "kl", "metis", "random")
               help="Feed (x - MEAN) / STD to the model.")
 @click.option("--partitioner", type=click.Choice(PARTITIONER_NAMES), default="metis",
               show_default=True, help="Partitioning algorithm.")
+@click.option("--placer", type=click.Choice(["pso", "sa", "greedy", "sequential", "random",
+                                             "exact", "none"]), default="sa", show_default=True,
+              help="Placement algorithm (none: stop after partitioning).")
 @click.option("--granularity", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Blocks per core the layers are cut into (finer: better, slower).")
 @click.option("--presentation-ms", type=float, default=100.0, show_default=True,
@@ -38,14 +42,19 @@ PARTITIONER_NAMES = ("sequential", "spinemap", "kl", "metis", "random")
               help="Write OUTDIR/report.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout (only it).")
 def compile_cmd(model: str, hw_name: str, spec: str | None, limit: int,
-                normalize: tuple[float, float] | None, partitioner: str, granularity: int,
+                normalize: tuple[float, float] | None, partitioner: str, placer: str,
+                granularity: int,
                 presentation_ms: float, seed: int, outdir: str | None, as_json: bool) -> None:
-    """Compile MODEL (.onnx) for a chip: convert, profile activity, partition onto cores."""
+    """Compile MODEL (.onnx) for a chip: convert, profile activity, partition, place, route.
+
+    With -o, writes OUTDIR/program (the compiled Program: JSON + .npz, byte-identical for the
+    same inputs and seed) and OUTDIR/report.json.
+    """
     from snncc.data import load_data
     from snncc.errors import SimulationError
     from snncc.frontend import load_onnx
     from snncc.hw import load_hw
-    from snncc.pipeline import CompileSettings, SimulationSettings, compile_model
+    from snncc.pipeline import CompileSettings, SimulationSettings, build_program, compile_model
     from snncc.report import write_json
 
     if presentation_ms <= 0:
@@ -58,10 +67,13 @@ def compile_cmd(model: str, hw_name: str, spec: str | None, limit: int,
     settings = CompileSettings(
         simulation=SimulationSettings(presentation_s=presentation_ms / 1000, seed=seed,
                                       progress=None if not as_json else False),
-        partitioner=partitioner, granularity=granularity, activity_inputs=limit)
-    report, _mapping = compile_model(model, hw, data, settings)
+        partitioner=partitioner, placer=None if placer == "none" else placer,
+        granularity=granularity, activity_inputs=limit)
+    report, mapping, net = compile_model(model, hw, data, settings)
     if outdir:
-        write_json(f"{outdir}/report.json", report)
+        build_program(net, hw, mapping, report).save(Path(outdir) / "program")
+        report["program"] = "program"
+        write_json(Path(outdir) / "report.json", report)
     for w in report["warnings"]:
         _err.print(f"[yellow]warning[/yellow]: {w}")
     if as_json:
@@ -72,9 +84,11 @@ def compile_cmd(model: str, hw_name: str, spec: str | None, limit: int,
 
 def _print_mapping(report: dict[str, Any]) -> None:
     m = report["mapping"]
+    routed = (f", {m['spike_hops']:,.0f} spike-hops, max link load {m['max_link_load']:,.0f}"
+              f" ({m['placer']})" if m.get("spike_hops") is not None else "")
     table = Table(title=f"{report['model']} on {report['hw']} — {m['partitioner']}: "
                         f"{m['cores_used']} cores, {m['inter_core_packets']:,.0f} inter-core "
-                        f"packets / inference", title_justify="left")
+                        f"packets / inference{routed}", title_justify="left")
     for col in ("layer", "block C×H×W", "parts", "units", "neurons", "synapses", "cores",
                 "max dest."):
         table.add_column(col, justify="left" if col == "layer" else "right")

@@ -103,14 +103,17 @@ class CompileSettings:
 
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     partitioner: str = "metis"
+    placer: str | None = "sa"
     granularity: int = 4
     activity_inputs: int = 64
     random_inputs: int = 16
 
 
 def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: CompileSettings
-                  ) -> tuple[dict[str, Any], Any]:
-    """Frontend -> convert -> activity -> partition; return report.json's dict and the mapping.
+                  ) -> tuple[dict[str, Any], Any, SpikingNet]:
+    """Frontend -> convert -> activity -> partition -> place -> route.
+
+    Returns report.json's dict, the :class:`snncc.mapping.Mapping` and the SpikingNet.
 
     The activity profile comes from the functional simulation of ``data`` (its first
     ``activity_inputs`` samples), or of uniform random inputs when ``data`` is None (a warning in
@@ -143,8 +146,16 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
     times["activity"] = time.perf_counter() - t0
     mapping = map_network(net, hw, counts=result.rates, timesteps=result.steps,
                           partitioner=settings.partitioner, seed=sim.seed,
-                          granularity=settings.granularity)
+                          granularity=settings.granularity, placer=settings.placer)
     times.update(mapping.seconds)
+    if mapping.routing is not None:
+        from snncc.errors import DRCError
+        from snncc.mapping.drc import routing_violations
+
+        bad = routing_violations(mapping.routing.routing_entries, hw)
+        if bad:
+            raise DRCError(f"{len(bad)} router(s) over their routing table on {hw.name}; "
+                           f"first: {bad[0]}", [str(v) for v in bad])
     spikes = {k: float(v.sum()) for k, v in result.rates.items()}
     report = new_report(str(model), hw=hw.name, seed=sim.seed)
     report["network"] = network_section(graph, spikes)
@@ -154,4 +165,39 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
                           "accuracy": result.accuracy}
     report["warnings"] = warnings + ([f"silent layers: {list(result.silent)}"]
                                      if result.silent else [])
-    return report, mapping
+    return report, mapping, net
+
+
+def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]) -> Any:
+    """The :class:`snncc.program.Program` of a compiled network (deterministic: no timings)."""
+    from snncc.program import Program
+
+    g = mapping.graph
+    kinds = {"neurons": 0, "part": 1, "soma": 2}
+    psum_to = np.full(g.n_units, -1, np.int64)
+    for v, unit in enumerate(g.units):
+        for foot in unit.feet:
+            if foot.source.startswith("psum:"):
+                psum_to[int(foot.source[5:])] = v
+    fl = mapping.traffic.flows
+    arrays: dict[str, np.ndarray] = {
+        "unit_layer": g.layer_of.astype(np.int32),
+        "unit_box": np.array([[a for r in u.box for a in r] for u in g.units], np.int64
+                             ).reshape(-1, 6),
+        "unit_kind": np.array([kinds[u.kind] for u in g.units], np.int8),
+        "unit_neurons": g.neurons, "unit_synapses": g.synapses, "unit_activity": g.activity,
+        "unit_psum_target": psum_to, "unit_cluster": mapping.part.astype(np.int64),
+        "unit_core": mapping.core_of_unit().astype(np.int64),
+        "flow_src": fl.src, "flow_packets": fl.packets, "flow_dst_ptr": fl.dst_ptr,
+        "flow_dst": fl.dst, "cluster_traffic": mapping.traffic.matrix,
+    }
+    if mapping.placement is not None:
+        arrays["cluster_core"] = np.asarray(mapping.placement.core_of_cluster, np.int64)
+    if mapping.routing is not None:
+        arrays["link_load"] = mapping.routing.link_load
+        arrays["routing_entries"] = mapping.routing.routing_entries
+    summary = {k: v for k, v in report["mapping"].items() if k != "compile_seconds"}
+    meta = {"model": Path(report["model"]).name, "hw": hw.name, "seed": report["seed"],
+            "layer_names": list(g.layer_names), "unit_kinds": list(kinds),
+            "timesteps": g.timesteps, "mapping": summary}
+    return Program(net=net, hw=hw.to_dict(), mapping=arrays, meta=meta)

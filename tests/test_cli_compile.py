@@ -62,3 +62,28 @@ def test_truenorth_refuses_5000_input_layer(tmp_path: Path,
 def test_compile_bad_chip_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", str(example_path("digits_softlif")), "--hw", "nochip"]) == 2
     assert "nochip" in capsys.readouterr().err
+
+
+def test_compile_program_byte_identical_and_loadable(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from snncc.program import Program
+
+    base = ["compile", str(example_path("digits_softlif")), "--hw", "pcm-crossbar", "--data",
+            "digits", "--limit", "8", "--partitioner", "spinemap", "--placer", "sa", "--json"]
+    for out in ("a", "b"):
+        assert main([*base, "-o", str(tmp_path / out)]) == 0
+    report = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "\n}")
+    m = report["mapping"]
+    assert m["placer"] == "sa" and m["spike_hops"] > 0 and m["max_link_load"] > 0
+    assert m["routing_entries_max"] >= 1
+    assert set(m["compile_seconds"]) >= {"frontend", "convert", "partition", "place", "route"}
+    for name in ("program.json", "arrays.npz"):
+        a = (tmp_path / "a" / "program" / name).read_bytes()
+        assert a == (tmp_path / "b" / "program" / name).read_bytes()
+        assert str(tmp_path).encode() not in a
+    prog = Program.load(tmp_path / "a" / "program")
+    assert prog.meta["hw"] == "pcm-crossbar" and prog.meta["mapping"]["placer"] == "sa"
+    assert Program.load(tmp_path / "b" / "program").equals(prog)
+    core = prog.mapping["unit_core"]
+    assert (core == prog.mapping["cluster_core"][prog.mapping["unit_cluster"]]).all()
+    assert len(set(prog.mapping["cluster_core"].tolist())) == len(prog.mapping["cluster_core"])

@@ -1,8 +1,10 @@
 """Stage: mapping — a SpikingNet and its activity onto a chip's cores.
 
 ``units`` cuts populations into blocks that fit a core and builds the spike-weighted graph between
-them from the layer geometry; ``partition`` groups units into cores; ``traffic`` evaluates a
-partition neuron-exactly (multicast packets, core-to-core matrix, flows for routing).
+them from the layer geometry; ``partition`` groups units into cores (clusters); ``traffic``
+evaluates a partition neuron-exactly (multicast packets, cluster-to-cluster matrix, flows);
+``place`` puts clusters on the chip's core slots; ``route`` builds the XY multicast trees;
+``drc`` checks every chip limit. :func:`map_network` runs them in that order.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ class Mapping:
     traffic: Traffic
     partitioner: str
     seconds: dict[str, float]
+    placement: Any = None
+    routing: Any = None
+
+    @property
+    def placer(self) -> str | None:
+        """Placement algorithm, if placed."""
+        return None if self.placement is None else str(self.placement.method)
+
+    def core_of_unit(self) -> np.ndarray:
+        """Core slot of every unit (cluster index when not placed)."""
+        if self.placement is None:
+            return self.part.copy()
+        return np.asarray(self.placement.core_of_cluster)[self.part]
 
     @property
     def cores_used(self) -> int:
@@ -55,18 +70,30 @@ class Mapping:
         for i, name in enumerate(self.graph.layer_names):
             per_layer[name]["cores"] = int(np.unique(self.part[self.graph.layer_of == i]).size)
             per_layer[name]["max_destinations"] = self.traffic.max_destinations.get(name, 0)
-        return {"partitioner": self.partitioner, "cores_used": self.cores_used,
-                "units": self.graph.n_units,
-                "inter_core_packets": self.traffic.inter_core_packets,
-                "partial_sum_packets": self.traffic.psum_packets,
-                "edge_cut": self.traffic.edge_cut,
-                "multicast_flows": len(self.traffic.flows), "layers": per_layer}
+        out: dict[str, Any] = {
+            "partitioner": self.partitioner, "placer": self.placer,
+            "cores_used": self.cores_used, "units": self.graph.n_units,
+            "inter_core_packets": self.traffic.inter_core_packets,
+            "partial_sum_packets": self.traffic.psum_packets,
+            "edge_cut": self.traffic.edge_cut, "multicast_flows": self.traffic.flows.n_flows}
+        if self.routing is not None:
+            r = self.routing
+            out.update(spike_hops=r.spike_hops, unicast_spike_hops=r.unicast_spike_hops,
+                       noc_energy_per_inference_J=r.energy_J, max_link_load=r.max_link_load,
+                       routing_entries_max=r.routing_entries_max,
+                       intra_tile_packets=r.intra_tile_packets, multicast=r.multicast)
+        out["layers"] = per_layer
+        return out
 
 
 def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | None = None,
                 timesteps: int = 1, partitioner: str = "metis", seed: int = 0,
-                granularity: int = 4, options: Any = None) -> Mapping:
-    """Cut ``net`` into units for ``hw``, partition them onto cores and evaluate the traffic.
+                granularity: int = 4, options: Any = None, placer: str | None = None,
+                place_options: Any = None) -> Mapping:
+    """Partition ``net`` onto ``hw``'s cores (and, with ``placer``, place and route it).
+
+    Cuts the net into units, partitions them into clusters of one core each, evaluates the
+    neuron-exact traffic; with ``placer``, places the clusters on core slots and routes the flows.
 
     Args:
         net: The spiking network.
@@ -77,6 +104,8 @@ def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | Non
         seed: Random seed.
         granularity: Units per core to aim for.
         options: ``PartitionOptions`` for the partitioner.
+        placer: One of :data:`snncc.mapping.place.PLACERS`, or None to stop after partitioning.
+        place_options: ``PlaceOptions`` for the placer.
 
     Returns:
         The mapping.
@@ -104,5 +133,17 @@ def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | Non
     t0 = time.perf_counter()
     traffic = evaluate(graph, result.part, fanout=hw.core.fanout, chip=hw.name)
     seconds["traffic"] = time.perf_counter() - t0
+    placement = routing = None
+    if placer is not None:
+        from snncc.mapping.place import place
+        from snncc.mapping.route import route
+
+        t0 = time.perf_counter()
+        placement = place(traffic.matrix, hw, placer, seed=seed, options=place_options)
+        seconds["place"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        routing = route(traffic.flows, placement.core_of_cluster, hw)
+        seconds["route"] = time.perf_counter() - t0
     return Mapping(graph=graph, part=np.asarray(result.part), traffic=traffic,
-                   partitioner=partitioner, seconds=seconds)
+                   partitioner=partitioner, seconds=seconds, placement=placement,
+                   routing=routing)

@@ -19,29 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from snncc.errors import MappingError
+from snncc.mapping.route import Flows
 from snncc.mapping.units import UnitGraph
 
 __all__ = ["Flows", "Traffic", "evaluate"]
 
 _H1 = np.uint64(0x9E3779B97F4A7C15)
 _H2 = np.uint64(0xC2B2AE3D27D4EB4F)
-
-
-@dataclass(frozen=True, eq=False)
-class Flows:
-    """Multicast groups in CSR form.
-
-    Group ``i`` sends ``packets[i]`` spikes per inference from core ``src[i]`` to each of the
-    cores ``dst[dst_ptr[i]:dst_ptr[i+1]]``.
-    """
-
-    src: np.ndarray
-    packets: np.ndarray
-    dst_ptr: np.ndarray
-    dst: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.src.size)
 
 
 @dataclass(frozen=True, eq=False)
