@@ -11,6 +11,7 @@ from rich.progress import Progress
 from benchmarks import (  # noqa: F401
     bench_accuracy,
     bench_import,
+    bench_mapping,
     bench_nengo,
     bench_partition,
     bench_sim,

@@ -226,5 +226,5 @@ def _split(name: str, shape: tuple[int, int, int], fields: list[Field], *, neuro
             f"{name}: even one neuron ({fan} inputs) split into partial sums does not fit a "
             f"{chip} core ({axons} input axons, {synapses} synapses) — {fix}", layer=name,
             resource="input axons of one partial sum", needed=fan, available=axons, fix=fix)
-    _, n_parts, cs, t, pers = best
-    return Blocking(cs=cs, th=t, tw=t, parts=pers, n_parts=n_parts)
+    _, n_parts, cs, t, chosen = best
+    return Blocking(cs=cs, th=t, tw=t, parts=chosen, n_parts=n_parts)

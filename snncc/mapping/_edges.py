@@ -45,9 +45,9 @@ def _parts(f: Field, box: Box, per: int, bn: int) -> list[tuple[Foot, int]]:
         return []
     (a, b), ys, xs = pre_box
     (c0, c1), (y0, y1), (x0, x1) = box
-    rows = int(f.count(1)[y0:y1].sum()) * int(f.count(2)[x0:x1].sum())
+    taps = int(f.count(1)[y0:y1].sum()) * int(f.count(2)[x0:x1].sum())
     return [(Foot(f.pre, f.pre_shape, box=((k, min(k + per, b)), ys, xs)),
-             (c1 - c0) * (min(k + per, b) - k) * rows) for k in range(a, b, per)]
+             (c1 - c0) * (min(k + per, b) - k) * taps) for k in range(a, b, per)]
 
 
 def _busy_steps(timesteps: int, spikes: float) -> float:

@@ -22,6 +22,7 @@ channel-slice-major then row then column (each split block: its parts, then its 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,9 @@ from snncc.mapping._footprint import Field, canonical, receptive_field
 __all__ = ["CoreLimits", "CoreState", "Foot", "UnitGraph", "build_units", "multicast_cost"]
 
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+#: Most input indices (int64) the unit graph keeps cached (~400 MB).
+INPUT_CACHE_ELEMENTS = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,8 @@ class UnitGraph:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     owner: dict[str, np.ndarray] = field(default_factory=dict)
     timesteps: int = 1
+    _inputs: dict[int, list[tuple[str, np.ndarray]]] = field(default_factory=dict, repr=False)
+    _cached: int = field(default=0, repr=False)
 
     @property
     def n_units(self) -> int:
@@ -139,6 +145,27 @@ class UnitGraph:
         a.eliminate_zeros()
         return a
 
+    @functools.cached_property
+    def input_bound(self) -> np.ndarray:
+        """Per unit, the sum of its feet's sizes: an upper bound of its distinct inputs."""
+        return np.array([sum(f.size for f in u.feet) for u in self.units], np.int64)
+
+    def inputs_of(self, u: int) -> list[tuple[str, np.ndarray]]:
+        """Unit ``u``'s distinct inputs per source (sorted flat indices); cached within a budget."""
+        hit = self._inputs.get(u)
+        if hit is not None:
+            return hit
+        pools: dict[str, list[np.ndarray]] = {}
+        for f in self.units[u].feet:
+            pools.setdefault(f.source, []).append(f.indices())
+        out = [(k, v[0] if len(v) == 1 else np.unique(np.concatenate(v)))
+               for k, v in pools.items()]
+        size = sum(v.size for _, v in out)
+        if self._cached + size <= INPUT_CACHE_ELEMENTS:
+            self._inputs[u] = out
+            self._cached += size
+        return out
+
     def new_core(self) -> CoreState:
         """An empty core."""
         return CoreState(self)
@@ -148,8 +175,8 @@ class UnitGraph:
         units = list(units)
         pools: dict[str, list[np.ndarray]] = {}
         for u in units:
-            for f in self.units[u].feet:
-                pools.setdefault(f.source, []).append(f.indices())
+            for source, idx in self.inputs_of(u):
+                pools.setdefault(source, []).append(idx)
         axons = sum(int(np.unique(np.concatenate(v)).size) for v in pools.values())
         return (int(self.neurons[units].sum()), axons, int(self.synapses[units].sum()))
 
@@ -179,16 +206,18 @@ class CoreState:
         self.axons = 0
         self._seen: dict[str, np.ndarray] = {}
 
-    def _new_axons(self, u: int) -> tuple[int, dict[str, np.ndarray]]:
-        merged: dict[str, np.ndarray] = {}
+    def _extra_axons(self, u: int) -> int:
+        """Input axons unit ``u`` would add (its inputs not yet on this core)."""
         extra = 0
-        for f in self.graph.units[u].feet:
-            cur = merged.get(f.source, self._seen.get(f.source))
-            idx = f.indices()
-            new = idx if cur is None else np.union1d(cur, idx)
-            extra += new.size - (0 if cur is None else cur.size)
-            merged[f.source] = new
-        return extra, merged
+        for source, idx in self.graph.inputs_of(u):
+            cur = self._seen.get(source)
+            if cur is None or not cur.size:
+                extra += idx.size
+                continue
+            pos = np.searchsorted(cur, idx)
+            np.minimum(pos, cur.size - 1, out=pos)
+            extra += idx.size - int(np.count_nonzero(cur[pos] == idx))
+        return extra
 
     def can_add(self, u: int) -> bool:
         """Whether unit ``u`` still fits."""
@@ -196,14 +225,17 @@ class CoreState:
         if (self.neurons + g.neurons[u] > lim.neurons
                 or self.synapses + g.synapses[u] > lim.synapses):
             return False
-        extra, _ = self._new_axons(u)
-        return self.axons + extra <= lim.input_axons
+        if self.axons + g.input_bound[u] <= lim.input_axons:
+            return True
+        return self.axons + self._extra_axons(u) <= lim.input_axons
 
     def add(self, u: int) -> None:
         """Add unit ``u`` (no check: call :meth:`can_add` first)."""
-        extra, merged = self._new_axons(u)
-        self._seen.update(merged)
-        self.axons += extra
+        for source, idx in self.graph.inputs_of(u):
+            cur = self._seen.get(source)
+            new = idx if cur is None else np.union1d(cur, idx)
+            self.axons += new.size - (0 if cur is None else cur.size)
+            self._seen[source] = new
         self.neurons += int(self.graph.neurons[u])
         self.synapses += int(self.graph.synapses[u])
         self.units.append(u)
