@@ -139,7 +139,8 @@ def _scale(quick: bool) -> list[dict[str, Any]]:
     with Progress(transient=True) as progress:
         task = progress.add_task("partition scale", total=len(sizes) * len(methods))
         for wl in sizes:
-            chip = "loihi-nahuku32" if wl in ("hunsberger_imagenet", "layered_1e6") else "loihi"
+            chip = {"hunsberger_imagenet": "loihi-pohoiki768",
+                    "layered_1e6": "loihi-nahuku32"}.get(wl, "loihi")
             for method in methods:
                 progress.update(task, description=f"{wl} {method}")
                 row: dict[str, Any] = {"workload": wl, "chip": chip, "partitioner": method}

@@ -35,7 +35,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BUNDLED = ["dynapse", "loihi", "loihi-calibrated", "loihi-nahuku32", "pcm-crossbar", "truenorth"]
+BUNDLED = ["dynapse", "loihi", "loihi-calibrated", "loihi-nahuku32", "loihi-pohoiki768",
+           "pcm-crossbar", "truenorth"]
 
 
 def raw(name: str = "loihi") -> dict[str, Any]:
