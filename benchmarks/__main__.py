@@ -14,6 +14,7 @@ from benchmarks import (  # noqa: F401
     bench_mapping,
     bench_nengo,
     bench_partition,
+    bench_place,
     bench_sim,
 )
 from benchmarks._runner import REGISTRY, save
