@@ -189,7 +189,7 @@ def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]
         "unit_psum_target": psum_to, "unit_cluster": mapping.part.astype(np.int64),
         "unit_core": mapping.core_of_unit().astype(np.int64),
         "flow_src": fl.src, "flow_packets": fl.packets, "flow_dst_ptr": fl.dst_ptr,
-        "flow_dst": fl.dst, "cluster_traffic": mapping.traffic.matrix,
+        "flow_dst": fl.dst,
     }
     if mapping.placement is not None:
         arrays["cluster_core"] = np.asarray(mapping.placement.core_of_cluster, np.int64)

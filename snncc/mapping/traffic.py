@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from snncc.errors import MappingError
 from snncc.mapping.route import Flows
@@ -36,7 +37,7 @@ class Traffic:
         inter_core_packets: (spike, other destination core) pairs plus partial-sum packets.
         intra_core_spikes: Spikes whose targets are all on their own core.
         edge_cut: Unit-graph edge weight between different cores (the plain proxy).
-        matrix: ``(k, k)`` packets from core i to core j.
+        matrix: ``(k, k)`` packets from core i to core j (scipy sparse CSR).
         flows: Multicast groups for routing.
         max_destinations: Population -> largest number of cores holding targets of one neuron
             (own core included).
@@ -52,14 +53,11 @@ class Traffic:
     psum_packets: float
 
 
-def _group_hash(n: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per neuron (pairs sorted by neuron): start offsets and two hashes of its core set."""
-    start = np.flatnonzero(np.r_[True, n[1:] != n[:-1]])
-    x = b.astype(np.uint64) + np.uint64(1)
+def _mix(b: int) -> tuple[np.uint64, np.uint64]:
+    """Two 64-bit hashes of a core id; a set of cores hashes to their wrap-around sums."""
+    x = np.uint64(b + 1)
     with np.errstate(over="ignore"):
-        h1 = np.add.reduceat(x * _H1 ^ (x << np.uint64(17)), start)
-        h2 = np.add.reduceat((x * _H2) ^ (x >> np.uint64(3)) * x, start)
-    return start, h1, h2
+        return (x * _H1) ^ (x << np.uint64(17)), (x * _H2) ^ ((x >> np.uint64(3)) * x)
 
 
 def evaluate(graph: UnitGraph, part: np.ndarray, *, fanout: int = 0, chip: str = "") -> Traffic:
@@ -79,39 +77,46 @@ def evaluate(graph: UnitGraph, part: np.ndarray, *, fanout: int = 0, chip: str =
     """
     part = np.asarray(part, np.int64)
     k = int(part.max()) + 1 if part.size else 0
-    matrix = np.zeros((k, k))
     f_src: list[np.ndarray] = []
     f_pk: list[np.ndarray] = []
     f_len: list[np.ndarray] = []
     f_dst: list[np.ndarray] = []
     max_dest: dict[str, int] = {}
-    intra = 0.0
-    # per source population: (neuron, destination core) pairs from per-core unions
-    per_source: dict[str, dict[int, list[np.ndarray]]] = {}
-    psum = 0.0
+    intra = psum = 0.0
+    per_source: dict[str, dict[int, list[int]]] = {}  # source -> core -> units reading it
     for v, unit in enumerate(graph.units):
         for foot in unit.feet:
             if foot.source.startswith("psum:"):
                 u = int(foot.source[5:])
                 if part[u] != part[v]:
                     psum += graph.activity[u]
-                    matrix[part[u], part[v]] += graph.activity[u]
                     f_src.append(part[[u]])
                     f_pk.append(graph.activity[[u]])
                     f_len.append(np.array([1]))
                     f_dst.append(part[[v]])
             elif foot.source in graph.owner:
-                per_source.setdefault(foot.source, {}).setdefault(int(part[v]), []).append(
-                    foot.indices())
+                per_source.setdefault(foot.source, {}).setdefault(int(part[v]), []).append(v)
     for source, cores in per_source.items():
-        ns, bs = [], []
-        for core, lists in cores.items():
-            idx = lists[0] if len(lists) == 1 else np.unique(np.concatenate(lists))
-            ns.append(idx)
-            bs.append(np.full(idx.size, core, np.int64))
-        n, b = np.concatenate(ns), np.concatenate(bs)
+        # stream over destination cores: per neuron, destinations, away-destinations and a
+        # hash of the set of away cores (no (neuron, core) pair list is ever materialised)
         counts = graph.counts[source].ravel()
-        dests = np.bincount(n, minlength=counts.size)
+        src_core = part[graph.owner[source]]
+        dests = np.zeros(counts.size, np.int32)
+        away_n = np.zeros(counts.size, np.int32)
+        h1 = np.zeros(counts.size, np.uint64)
+        h2 = np.zeros(counts.size, np.uint64)
+        reached: dict[int, np.ndarray] = {}
+        for core in sorted(cores):
+            lists = [idx for v in cores[core] for s_, idx in graph.inputs_of(v) if s_ == source]
+            idx = lists[0] if len(lists) == 1 else np.unique(np.concatenate(lists))
+            dests[idx] += 1
+            away = idx[src_core[idx] != core]
+            reached[core] = away.astype(np.int32)
+            away_n[away] += 1
+            m1, m2 = _mix(core)
+            with np.errstate(over="ignore"):
+                h1[away] += m1
+                h2[away] += m2
         max_dest[source] = int(dests.max(initial=0))
         if fanout and max_dest[source] > fanout:
             bad = int(np.argmax(dests))
@@ -119,27 +124,28 @@ def evaluate(graph: UnitGraph, part: np.ndarray, *, fanout: int = 0, chip: str =
                 f"{source}: neuron {bad} has targets on {max_dest[source]} cores, a {chip} neuron "
                 f"can reach {fanout} (core.fanout) — a partitioner that keeps each neuron's "
                 f"targets together, or a chip with more destinations per neuron")
-        src_core = part[graph.owner[source][n]]
-        away = src_core != b
-        w = counts[n]
-        away_any = np.bincount(n[away], minlength=counts.size) > 0
-        intra += float(counts[(dests > 0) & ~away_any].sum())
-        np.add.at(matrix, (src_core[away], b[away]), w[away])
-        n, b, src_core, w = n[away], b[away], src_core[away], w[away]
+        intra += float(counts[(dests > 0) & (away_n == 0)].sum())
+        n = np.flatnonzero(away_n)
         if not n.size:
             continue
-        order = np.lexsort((b, n))
-        n, b, src_core, w = n[order], b[order], src_core[order], w[order]
-        start, h1, h2 = _group_hash(n, b)
-        lens = np.diff(np.r_[start, n.size])
-        key = np.stack([src_core[start].astype(np.uint64), h1, h2, lens.astype(np.uint64)], 1)
+        key = np.stack([src_core[n].astype(np.uint64), h1[n], h2[n],
+                        away_n[n].astype(np.uint64)], 1)
         _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        packets = np.bincount(inv.ravel(), weights=w[start])
-        f_src.append(src_core[start][first])
-        f_pk.append(packets)
-        f_len.append(lens[first])
-        s0, ln = start[first], lens[first]
-        f_dst.append(b[np.repeat(s0 - np.r_[0, np.cumsum(ln)[:-1]], ln) + np.arange(ln.sum())])
+        group_of = np.full(counts.size, -1, np.int64)
+        group_of[n[first]] = np.arange(first.size)  # one representative neuron per flow
+        g_parts, c_parts = [], []
+        for core, away in reached.items():
+            g = group_of[away]
+            g = g[g >= 0]
+            g_parts.append(g)
+            c_parts.append(np.full(g.size, core, np.int64))
+        g_all, c_all = np.concatenate(g_parts), np.concatenate(c_parts)
+        order = np.lexsort((c_all, g_all))
+        f_src.append(src_core[n[first]])
+        f_pk.append(np.bincount(inv.ravel(), weights=counts[n], minlength=first.size))
+        f_len.append(np.bincount(g_all, minlength=first.size))
+        f_dst.append(c_all[order])
+
     def cat(xs: list[np.ndarray], dt: type) -> np.ndarray:
         return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
 
@@ -148,7 +154,9 @@ def evaluate(graph: UnitGraph, part: np.ndarray, *, fanout: int = 0, chip: str =
                   dst_ptr=np.r_[0, np.cumsum(lens_all)].astype(np.int64), dst=cat(f_dst, np.int64))
     w = graph.out_edges.tocoo()
     cut = float(w.data[part[w.row] != part[w.col]].sum())
-    np.fill_diagonal(matrix, 0.0)
+    fid = np.repeat(np.arange(flows.n_flows), np.diff(flows.dst_ptr))
+    matrix = sp.coo_matrix((flows.packets[fid], (flows.src[fid], flows.dst)), shape=(k, k)
+                           ).tocsr()  # sums duplicates; sparse: k may be tens of thousands
     return Traffic(inter_core_packets=float(matrix.sum()), intra_core_spikes=intra,
                    edge_cut=cut, matrix=matrix, flows=flows, max_destinations=max_dest,
                    psum_packets=psum)

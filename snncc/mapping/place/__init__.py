@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from snncc.errors import MappingError
 from snncc.mapping.place._cost import Problem
@@ -54,8 +55,18 @@ _IMPL: dict[str, Callable[[Problem, np.random.Generator], tuple[np.ndarray, int]
 }
 
 
-def check_traffic(traffic: object, where: str = "place") -> np.ndarray:
-    """``traffic`` as a float64 (k, k) array, or MappingError naming what is wrong."""
+def check_traffic(traffic: object, where: str = "place") -> np.ndarray | sp.csr_matrix:
+    """``traffic`` as a float64 (k, k) array (or CSR matrix), or MappingError naming the fault."""
+    if sp.issparse(traffic):
+        t = sp.csr_matrix(traffic, dtype=np.float64)
+        if t.shape[0] != t.shape[1]:
+            raise MappingError(f"{where}: traffic must be a square k x k matrix (got shape "
+                               f"{t.shape})")
+        bad = ~np.isfinite(t.data) | (t.data < 0)
+        if bad.any():
+            raise MappingError(f"{where}: traffic has {int(bad.sum())} negative or non-finite "
+                               f"entries")
+        return t
     try:
         t = np.array(traffic, dtype=np.float64)
     except (TypeError, ValueError) as exc:
