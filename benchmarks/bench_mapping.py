@@ -1,6 +1,6 @@
 """Placement and routing on the partitioned workload suite: every placer on every workload.
 
-Each workload of the partitioning suite is partitioned once per chip (``metis``, seed 0); then
+Each workload of the partitioning suite is partitioned once per chip (``spinemap``, seed 0); then
 every placer places the clusters and the flows are routed as XY multicast trees (or unicast
 copies on chips without multicast). Per workload, chip and placer: routed spike-hops, NoC energy
 per inference, maximum link load, routing-table entries and time; where the partition has at most
@@ -9,6 +9,7 @@ per inference, maximum link load, routing-table entries and time; where the part
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -45,7 +46,8 @@ def _rows(quick: bool) -> list[dict[str, Any]]:
                 hw = load_hw(chip)
                 progress.update(task, description=f"{wl} on {chip}")
                 try:
-                    m = map_network(net, hw, counts=counts, timesteps=steps, partitioner="metis")
+                    m = map_network(net, hw, counts=counts, timesteps=steps,
+                                    partitioner="spinemap")
                 except MappingError as exc:
                     rows.append({"workload": wl, "chip": chip, "error": str(exc)})
                     progress.advance(task)
@@ -63,6 +65,9 @@ def _rows(quick: bool) -> list[dict[str, Any]]:
                                  "energy_J": r.energy_J, "max_link_load": r.max_link_load,
                                  "routing_entries_max": r.routing_entries_max,
                                  "seconds": secs})
+                    if not quick:
+                        with (RESULTS / "mapping.partial.jsonl").open("a") as f:
+                            f.write(json.dumps(rows[-1]) + "\n")
                 progress.advance(task)
     return rows
 
@@ -101,8 +106,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _write(rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     lines = ["# Placement and routing on the workload suite (python -m benchmarks mapping)", "",
-             "Partition: metis, seed 0. Spike-hops are routed (XY multicast trees; unicast "
-             "copies on loihi, whose NoC has no multicast).", "",
+             "Partition: spinemap (SpiNeCluster), seed 0. Spike-hops are routed (XY multicast "
+             "trees; unicast copies on loihi, whose NoC has no multicast).", "",
              "## Summary", "",
              "| placer | spike-hops vs sequential (mean) | gap to exact: mean / max | "
              "instances with exact |", "|---|---|---|---|"]
