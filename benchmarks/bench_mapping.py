@@ -30,7 +30,8 @@ def _rows(quick: bool) -> list[dict[str, Any]]:
     from snncc.mapping.place import place
     from snncc.mapping.route import route
 
-    chips = ("loihi", "pcm-crossbar")
+    # the 32-chip Loihi system: the MNIST-size workloads need ~140 Loihi cores (one chip has 128)
+    chips = ("loihi", "pcm-crossbar") if quick else ("loihi-nahuku32", "pcm-crossbar")
     suite = QUICK_SUITE if quick else QUALITY_SUITE
     rows: list[dict[str, Any]] = []
     with Progress(transient=True) as progress:
@@ -107,7 +108,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _write(rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     lines = ["# Placement and routing on the workload suite (python -m benchmarks mapping)", "",
              "Partition: spinemap (SpiNeCluster), seed 0. Spike-hops are routed (XY multicast "
-             "trees; unicast copies on loihi, whose NoC has no multicast).", "",
+             "trees; unicast copies on Loihi, whose NoC has no multicast).", "",
              "## Summary", "",
              "| placer | spike-hops vs sequential (mean) | gap to exact: mean / max | "
              "instances with exact |", "|---|---|---|---|"]

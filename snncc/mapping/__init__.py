@@ -89,7 +89,7 @@ class Mapping:
 def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | None = None,
                 timesteps: int = 1, partitioner: str = "metis", seed: int = 0,
                 granularity: int = 4, options: Any = None, placer: str | None = None,
-                place_options: Any = None) -> Mapping:
+                place_options: Any = None, check_cores: bool = True) -> Mapping:
     """Partition ``net`` onto ``hw``'s cores (and, with ``placer``, place and route it).
 
     Cuts the net into units, partitions them into clusters of one core each, evaluates the
@@ -106,6 +106,8 @@ def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | Non
         options: ``PartitionOptions`` for the partitioner.
         placer: One of :data:`snncc.mapping.place.PLACERS`, or None to stop after partitioning.
         place_options: ``PlaceOptions`` for the placer.
+        check_cores: Refuse a partition with more cores than the chip has (off: measure
+            partition quality on as many cores of this kind as needed; no placement then).
 
     Returns:
         The mapping.
@@ -126,7 +128,7 @@ def map_network(net: SpikingNet, hw: Any, *, counts: dict[str, np.ndarray] | Non
     t0 = time.perf_counter()
     result = partition(graph, partitioner, seed=seed, options=options)
     seconds["partition"] = time.perf_counter() - t0
-    if result.n_cores > hw.n_cores:
+    if check_cores and result.n_cores > hw.n_cores:
         raise MappingError(
             f"{partitioner}: the network needs {result.n_cores} cores, {hw.name} has "
             f"{hw.n_cores} — a chip (or system) with more cores")
