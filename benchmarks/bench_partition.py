@@ -199,7 +199,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     """Partition quality on the workload suite (each run in a fresh process, time-limited)."""
     quality = _quality(quick)
     if not quick:
-        _write(quality, _load("partition_scale"))
+        _write(quality, _load("partition_scale").get("scale", []))
     return {"quick": quick, "quality": quality}
 
 
@@ -222,9 +222,7 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _write(quality: list[dict[str, Any]], scale: Any) -> None:
-    if isinstance(scale, dict):
-        scale = scale.get("scale", [])
+def _write(quality: list[dict[str, Any]], scale: list[dict[str, Any]]) -> None:
     lines = ["# Partitioning (python -m benchmarks partition)", "",
              "## Quality: inter-core packets per inference (neuron-exact multicast), cores used, "
              "partition time", "",

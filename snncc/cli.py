@@ -132,9 +132,7 @@ def _design_rule_check(graph: Any, hw_name: str, info: dict[str, Any], as_json: 
         for col in ("layer", "resource", "needed", "available", "fix"):
             table.add_column(col, overflow="fold")
         for v in found:
-            table.add_row(v.layer, v.resource, f"{v.needed:,}" if isinstance(v.needed, int)
-                          else str(v.needed), f"{v.available:,}" if isinstance(v.available, int)
-                          else str(v.available), v.fix)
+            table.add_row(v.layer, v.resource, v.needed_text, v.available_text, v.fix)
         _err.print(table)
     else:
         _out.print(f"[green]OK[/green]: {info['name'] or graph.name} fits {hw.name} "

@@ -177,8 +177,8 @@ def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]
     psum_to = np.full(g.n_units, -1, np.int64)
     for v, unit in enumerate(g.units):
         for foot in unit.feet:
-            if foot.source.startswith("psum:"):
-                psum_to[int(foot.source[5:])] = v
+            if foot.psum_part is not None:
+                psum_to[foot.psum_part] = v
     fl = mapping.traffic.flows
     arrays: dict[str, np.ndarray] = {
         "unit_layer": g.layer_of.astype(np.int32),

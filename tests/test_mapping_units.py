@@ -134,13 +134,13 @@ def test_units_match_brute_force(pool: bool, limits: CoreLimits) -> None:
             for j in np.flatnonzero(m[n]):
                 soma = g.owner[post][j]
                 if g.units[soma].kind == "soma":
-                    mine = {int(f.source[5:]) for f in g.units[soma].feet}
+                    mine = {f.psum_part for f in g.units[soma].feet}
                     dest |= {int(part[v]) for v, idx in parts if v in mine and n in idx}
                 else:
                     dest.add(int(part[soma]))
             want += counts[pre].ravel()[n] * len(dest - {int(src[n])})
-    psum = sum(g.activity[int(f.source[5:])] for v, un in enumerate(g.units) for f in un.feet
-               if f.source.startswith("psum:") and part[int(f.source[5:])] != part[v])
+    psum = sum(g.activity[f.psum_part] for v, un in enumerate(g.units) for f in un.feet
+               if f.psum_part is not None and part[f.psum_part] != part[v])
     assert t.inter_core_packets == pytest.approx(want + psum)
     assert t.psum_packets == pytest.approx(psum)
     assert t.flows.packets @ np.diff(t.flows.dst_ptr) == pytest.approx(t.inter_core_packets)

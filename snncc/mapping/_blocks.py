@@ -65,25 +65,13 @@ def _cost(fields: list[Field], c: tuple[int, int], y: tuple[int, int], x: tuple[
     """(input axons, synapses) of the block ``c × y × x`` (axons summed over fields)."""
     axons = syn = 0
     for f in fields:
-        if f.sparse is not None:
-            rows = _flat_rows(f, c, y, x)
-            nz = f.sparse[rows]
-            axons += int(nz.any(axis=0).sum())
-            syn += int(nz.sum())
-            continue
-        box = f.box(c, y, x)
-        if box is None:
-            continue
-        axons += math.prod(b - a for a, b in box)
-        syn += math.prod(int(f.count(d)[r[0]:r[1]].sum()) for d, r in enumerate((c, y, x)))
+        read, s = f.reads(c, y, x)
+        syn += s
+        if isinstance(read, np.ndarray):
+            axons += read.size
+        elif read is not None:
+            axons += math.prod(hi - lo for lo, hi in read)
     return axons, syn
-
-
-def _flat_rows(f: Field, c: tuple[int, int], y: tuple[int, int], x: tuple[int, int]
-               ) -> np.ndarray:
-    _, h, w = f.post_shape
-    cc, yy, xx = np.meshgrid(np.arange(*c), np.arange(*y), np.arange(*x), indexing="ij")
-    return ((cc * h + yy) * w + xx).ravel()
 
 
 def _worst(fields: list[Field], shape: tuple[int, int, int], cs: int, th: int, tw: int
@@ -194,7 +182,7 @@ def _split(name: str, shape: tuple[int, int, int], fields: list[Field], *, neuro
             pers, n_parts, part_syn, ok = [], 0, 0, True
             for f in fields:
                 if f.sparse is not None:
-                    width = max(int(f.sparse[_flat_rows(f, (c0, min(c0 + cs, shape[0])), y, x)]
+                    width = max(int(f.sparse[f.rows((c0, min(c0 + cs, shape[0])), y, x)]
                                     .any(axis=0).sum()) for c0 in range(0, shape[0], cs))
                     per = axons
                     pers.append(per)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from snncc.convert.net import SpikingNet
 from snncc.mapping._blocks import Blocking
 from snncc.mapping._footprint import Field
-from snncc.mapping.units import Box, CoreLimits, Foot, Unit, UnitGraph
+from snncc.mapping.units import PSUM, Box, CoreLimits, Foot, Unit, UnitGraph
 
 
 def _flat(shape: tuple[int, int, int], box: Box) -> np.ndarray:
@@ -19,23 +19,18 @@ def _flat(shape: tuple[int, int, int], box: Box) -> np.ndarray:
 
 def _field_feet(f: Field, box: Box) -> tuple[Foot | None, int]:
     """The inputs of the post box through field ``f`` and the synapses they need."""
-    c, y, x = box
-    if f.sparse is not None:
-        rows = _flat(f.post_shape, box)
-        nz = f.sparse[rows]
-        idx = np.flatnonzero(nz.any(axis=0)).astype(np.int64)
-        return (Foot(f.pre, f.pre_shape, index=idx) if idx.size else None), int(nz.sum())
-    pre_box = f.box(c, y, x)
-    if pre_box is None:
+    read, syn = f.reads(*box)
+    if read is None:
         return None, 0
-    syn = math.prod(int(f.count(d)[r[0]:r[1]].sum()) for d, r in enumerate(box))
-    return Foot(f.pre, f.pre_shape, box=pre_box), syn  # type: ignore[arg-type]
+    if isinstance(read, np.ndarray):
+        return Foot(f.pre, f.pre_shape, index=read), syn
+    return Foot(f.pre, f.pre_shape, box=read), syn  # type: ignore[arg-type]
 
 
 def _parts(f: Field, box: Box, per: int, bn: int) -> list[tuple[Foot, int]]:
     """Channel-slice parts of the inputs of the (1 × 1 spatial) post box through ``f``."""
     if f.sparse is not None:
-        rows = _flat(f.post_shape, box)
+        rows = f.rows(*box)
         idx = np.flatnonzero(f.sparse[rows].any(axis=0)).astype(np.int64)
         return [(Foot(f.pre, f.pre_shape, index=idx[k:k + per]),
                  int(f.sparse[np.ix_(rows, idx[k:k + per])].sum()))
@@ -91,7 +86,7 @@ def assemble(net: SpikingNet, limits: CoreLimits, fields: dict[str, list[Field]]
                                 pre = flat_counts.get(foot.source)
                                 into = (float(pre[foot.indices()].sum()) if pre is not None
                                         else np.inf)  # inputs from the host: every step
-                                psums.append(Foot(f"psum:{len(units)}", (bn, 1, 1),
+                                psums.append(Foot(f"{PSUM}{len(units)}", (bn, 1, 1),
                                                   box=((0, bn), (0, 1), (0, 1))))
                                 units.append(Unit(pop.name, box, "part", bn, syn, (foot,)))
                                 layer_of.append(li)
@@ -109,8 +104,8 @@ def assemble(net: SpikingNet, limits: CoreLimits, fields: dict[str, list[Field]]
     for v, unit in enumerate(units):
         by_source: dict[str, list[np.ndarray]] = {}
         for foot in unit.feet:
-            if foot.source.startswith("psum:"):
-                u = int(foot.source[5:])
+            u = foot.psum_part
+            if u is not None:
                 rows.append(np.array([u]))
                 cols.append(np.array([v]))
                 data.append(np.array([act[u]]))
@@ -118,10 +113,12 @@ def assemble(net: SpikingNet, limits: CoreLimits, fields: dict[str, list[Field]]
                 by_source.setdefault(foot.source, []).append(foot.indices())
         for source, idx_list in by_source.items():
             idx = idx_list[0] if len(idx_list) == 1 else np.unique(np.concatenate(idx_list))
-            w = np.bincount(owner[source][idx], weights=flat_counts[source][idx],
-                            minlength=len(units))
+            # spikes per presynaptic unit, over the few units that own these inputs (not a
+            # vector over every unit: that would make the pass quadratic in the unit count)
+            pre, inv = np.unique(owner[source][idx], return_inverse=True)
+            w = np.bincount(inv.ravel(), weights=flat_counts[source][idx], minlength=pre.size)
             nz = np.flatnonzero(w)
-            rows.append(nz)
+            rows.append(pre[nz])
             cols.append(np.full(nz.size, v))
             data.append(w[nz])
     n = len(units)

@@ -75,6 +75,28 @@ class Field:
             out.append((int(lo[keep].min()), int(hi[keep].max())))
         return tuple(out)
 
+    def rows(self, c: tuple[int, int], y: tuple[int, int], x: tuple[int, int]) -> np.ndarray:
+        """Flat (row-major) post indices of the post box ``c × y × x``."""
+        _, h, w = self.post_shape
+        return ((np.arange(*c)[:, None, None] * h + np.arange(*y)[None, :, None]) * w
+                + np.arange(*x)[None, None, :]).ravel()
+
+    def reads(self, c: tuple[int, int], y: tuple[int, int], x: tuple[int, int]
+              ) -> tuple[tuple[tuple[int, int], ...] | np.ndarray | None, int]:
+        """What the post box reads, and the synapses that takes.
+
+        Returns the pre box (or, for a sparse field, the sorted flat pre indices; None when it
+        reads nothing) and the number of (pre, post) connections.
+        """
+        if self.sparse is not None:
+            nz = self.sparse[self.rows(c, y, x)]
+            idx = np.flatnonzero(nz.any(axis=0)).astype(np.int64)
+            return (idx if idx.size else None), int(nz.sum())
+        box = self.box(c, y, x)
+        if box is None:
+            return None, 0
+        return box, math.prod(int(self.count(d)[a:b].sum()) for d, (a, b) in enumerate((c, y, x)))
+
     def count(self, d: int) -> np.ndarray:
         """Per post index along axis ``d``: how many pre indices it reads along that axis."""
         return np.maximum(self.hi[d] - self.lo[d], 0)

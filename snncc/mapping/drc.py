@@ -22,6 +22,10 @@ from snncc.mapping.units import build_units, origin
 __all__ = ["Violation", "design_rule_check", "routing_violations"]
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken limit."""
@@ -33,11 +37,19 @@ class Violation:
     fix: str
     chip: str = ""
 
+    @property
+    def needed_text(self) -> str:
+        """``needed`` for people (thousands separated)."""
+        return _fmt(self.needed)
+
+    @property
+    def available_text(self) -> str:
+        """``available`` for people (thousands separated)."""
+        return _fmt(self.available)
+
     def __str__(self) -> str:
-        need = f"{self.needed:,}" if isinstance(self.needed, int) else str(self.needed)
-        have = f"{self.available:,}" if isinstance(self.available, int) else str(self.available)
-        return (f"{self.layer}: {self.resource}: needs {need}, {self.chip or 'the chip'} has "
-                f"{have} — {self.fix}")
+        return (f"{self.layer}: {self.resource}: needs {self.needed_text}, "
+                f"{self.chip or 'the chip'} has {self.available_text} — {self.fix}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

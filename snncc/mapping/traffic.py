@@ -86,8 +86,8 @@ def evaluate(graph: UnitGraph, part: np.ndarray, *, fanout: int = 0, chip: str =
     per_source: dict[str, dict[int, list[int]]] = {}  # source -> core -> units reading it
     for v, unit in enumerate(graph.units):
         for foot in unit.feet:
-            if foot.source.startswith("psum:"):
-                u = int(foot.source[5:])
+            u = foot.psum_part
+            if u is not None:
                 if part[u] != part[v]:
                     psum += graph.activity[u]
                     f_src.append(part[[u]])

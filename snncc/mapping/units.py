@@ -39,6 +39,9 @@ __all__ = ["CoreLimits", "CoreState", "Foot", "UnitGraph", "build_units", "multi
 
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 
+#: Source-name prefix of the partial-sum inputs of a soma (``"psum:<part unit>"``).
+PSUM = "psum:"
+
 #: Most input indices (int64) the unit graph keeps cached (~400 MB).
 INPUT_CACHE_ELEMENTS = 50_000_000
 
@@ -76,6 +79,11 @@ class Foot:
         y = np.arange(y0, y1, dtype=np.int64)[None, :, None] * w
         x = np.arange(x0, x1, dtype=np.int64)[None, None, :]
         return (c + y + x).ravel()
+
+    @property
+    def psum_part(self) -> int | None:
+        """For the partial sums a soma receives: the part unit sending them; else None."""
+        return int(self.source[len(PSUM):]) if self.source.startswith(PSUM) else None
 
     @property
     def size(self) -> int:
