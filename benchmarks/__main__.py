@@ -10,6 +10,7 @@ from rich.progress import Progress
 
 from benchmarks import (  # noqa: F401
     bench_accuracy,
+    bench_backend,
     bench_import,
     bench_mapping,
     bench_nengo,

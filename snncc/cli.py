@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import click
@@ -143,7 +145,18 @@ def _design_rule_check(graph: Any, hw_name: str, info: dict[str, Any], as_json: 
 
 
 @cli.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--hw", "hw_name",
+              help="Chip for the cycle-level backend (name or .toml; default loihi, or the "
+                   "program's chip).")
+@click.option("--functional-only", is_flag=True,
+              help="Skip the cycle-level backend (no chip, no energy or latency).")
+@click.option("--backend-inputs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Replay the spikes of the first N inputs cycle by cycle.")
+@click.option("--partitioner", default="metis", show_default=True,
+              help="Partitioner when mapping an ONNX model for the backend.")
+@click.option("--placer", default="sa", show_default=True,
+              help="Placer when mapping an ONNX model for the backend.")
 @click.option("--data", "spec", required=True,
               help="mnist:DIR (idx files), digits (bundled held-out digits) or FILE.npz (x, y).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use the first N samples.")
@@ -169,20 +182,35 @@ def _design_rule_check(graph: Any, hw_name: str, info: dict[str, Any], as_json: 
 @click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=str),
               help="Write OUTDIR/report.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout (only it).")
-def simulate(model: str, spec: str, limit: int | None, normalize: tuple[float, float] | None,
-             presentation_ms: float, dt_ms: float, synapse: str, tau_s_ms: float, encoder: str,
-             maxpool: str, percentile: float, calibration: int, weight_bits: int | None,
-             seed: int, outdir: str | None, as_json: bool) -> None:
-    """Convert MODEL to a spiking network and simulate it on --data.
+def simulate(model: str, hw_name: str | None, functional_only: bool, backend_inputs: int,
+             partitioner: str, placer: str, spec: str, limit: int | None,
+             normalize: tuple[float, float] | None, presentation_ms: float, dt_ms: float,
+             synapse: str, tau_s_ms: float, encoder: str, maxpool: str, percentile: float,
+             calibration: int, weight_bits: int | None, seed: int, outdir: str | None,
+             as_json: bool) -> None:
+    """Simulate MODEL (an ONNX file, or a program folder from `snncc compile`) on --data.
 
-    Reports the ANN's and the spiking network's accuracy, spikes and synaptic events per
-    inference, and Hunsberger & Eliasmith's efficiency estimate.
+    The functional simulation gives the ANN's and the spiking network's accuracy, spikes and
+    synaptic events per inference, and Hunsberger & Eliasmith's efficiency estimate. Then,
+    unless --functional-only, the cycle-level backend replays the spikes of the first
+    --backend-inputs inputs on the chip (an ONNX model is first mapped onto --hw, default
+    loihi): energy per inference with its breakdown, latency, throughput and spike latency.
     """
     from snncc.convert import ConvertOptions
     from snncc.data import load_data
     from snncc.errors import SimulationError
     from snncc.frontend import load_onnx
-    from snncc.pipeline import SimulationSettings, simulate_model
+    from snncc.hw import load_hw
+    from snncc.pipeline import (
+        CompileSettings,
+        SimulationSettings,
+        build_program,
+        map_activity,
+        run_backend,
+        simulate_model,
+        simulate_program,
+    )
+    from snncc.program import Program
     from snncc.report import write_json
 
     if presentation_ms < dt_ms:
@@ -190,14 +218,34 @@ def simulate(model: str, spec: str, limit: int | None, normalize: tuple[float, f
                               f"timestep (--dt-ms {dt_ms:g})")
     if dt_ms <= 0 or tau_s_ms < 0:
         raise SimulationError("--dt-ms must be positive and --tau-s-ms non-negative")
-    shape = load_onnx(model).inputs[0].shape
-    data = load_data(spec, shape, limit=limit, normalize=normalize)
     settings = SimulationSettings(
         convert=ConvertOptions(dt=dt_ms / 1000, synapse=synapse, tau_s=tau_s_ms / 1000,
                                percentile=percentile, maxpool=maxpool),
         presentation_s=presentation_ms / 1000, encoder=encoder, weight_bits=weight_bits,
         calibration=calibration, seed=seed, progress=None if not as_json else False)
-    report, _net, _res = simulate_model(model, data, settings)
+    trace = 0 if functional_only else backend_inputs
+    if Path(model).is_dir():
+        program = Program.load(model)
+        if hw_name and Path(hw_name).stem != program.meta.get("hw"):
+            raise SimulationError(f"{model} was compiled for {program.meta.get('hw')}, not "
+                                  f"--hw {hw_name}: compile it again for that chip")
+        data = load_data(spec, program.net.inputs[0].shape, limit=limit, normalize=normalize)
+        report, res = simulate_program(program, data, settings, trace_inputs=trace)
+    else:
+        shape = load_onnx(model).inputs[0].shape
+        data = load_data(spec, shape, limit=limit, normalize=normalize)
+        report, net, res = simulate_model(model, data, settings, trace_inputs=trace)
+        if not functional_only:
+            hw = load_hw(hw_name or "loihi")
+            t0 = time.perf_counter()
+            mapping = map_activity(net, hw, res.rates, res.steps, CompileSettings(
+                simulation=settings, partitioner=partitioner, placer=placer))
+            report["hw"] = hw.name
+            report["mapping"] = {**mapping.summary(), "compile_seconds": dict(mapping.seconds)}
+            program = build_program(net, hw, mapping, report)
+            report["simulation"]["seconds"]["map"] = time.perf_counter() - t0
+    if not functional_only:
+        run_backend(report, program, res, progress=None if not as_json else False)
     if outdir:
         write_json(f"{outdir}/report.json", report)
     if as_json:
@@ -206,22 +254,52 @@ def simulate(model: str, spec: str, limit: int | None, normalize: tuple[float, f
     _print_simulation(report)
 
 
+def _si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix: 1.2e-6, "J" -> "1.20 µJ"."""
+    for scale, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
 def _print_simulation(report: dict[str, Any]) -> None:
     sim = report["simulation"]
-    eff = sim["efficiency"]
+    eff = sim.get("efficiency")
     table = Table(title=f"{report['model']} on {sim['data']} ({sim['inputs']} inputs, "
                         f"{sim['presentation_s'] * 1000:g} ms, dt {sim['dt_s'] * 1000:g} ms)",
                   title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
     acc = sim["accuracy"]
-    table.add_row("ANN accuracy", f"{sim['ann_accuracy']:.2%}")
+    ann = sim.get("ann_accuracy")
+    table.add_row("ANN accuracy", "n/a" if ann is None else f"{ann:.2%}")
     table.add_row("spiking accuracy", "n/a" if acc is None else f"{acc:.2%}")
     table.add_row("spikes / inference", f"{sim['spikes_per_inference']:,.0f}")
     table.add_row("synaptic events / inference", f"{sim['synaptic_events_per_inference']:,.0f}")
     table.add_row("neuron updates / inference", f"{sim['neuron_updates_per_inference']:,}")
-    table.add_row("ANN FLOPs / inference", f"{eff['ann_flops']:,.0f}")
-    table.add_row("efficiency (Hunsberger)", f"{eff['efficiency']:.2f}x")
+    if eff:
+        table.add_row("ANN FLOPs / inference", f"{eff['ann_flops']:,.0f}")
+        table.add_row("efficiency (Hunsberger)", f"{eff['efficiency']:.2f}x")
+    if "energy_per_inference_J" in sim:
+        mp = report.get("mapping", {})
+        table.add_section()
+        table.add_row(f"on {report.get('hw')}: cores used", f"{mp.get('cores_used', 'n/a')}")
+        table.add_row("energy / inference", _si(sim["energy_per_inference_J"], "J"))
+        total = sim["energy_per_inference_J"] or 1.0
+        for cat, joules in sorted(sim["energy_breakdown_J"].items(), key=lambda kv: -kv[1]):
+            if joules > 0:
+                table.add_row(f"  {cat.removesuffix('_J').replace('_', ' ')}",
+                              f"{_si(joules, 'J')} ({joules / total:.0%})")
+        table.add_row("latency / inference", _si(sim["latency_per_inference_s"], "s"))
+        table.add_row("throughput", f"{sim['throughput_inferences_per_s']:,.1f} inferences/s")
+        lat = sim["spike_latency_cycles"]
+        table.add_row("spike latency (cycles)",
+                      f"mean {lat['mean']:.1f}, p99 {lat['p99']:.0f}, max {lat['max']:.0f}")
+        table.add_row("packets injected / delivered",
+                      f"{sim['packets_injected']:,} / {sim['packets_delivered']:,} "
+                      f"({sim['backend_inputs']} inputs)")
+        if sim.get("tick_overruns"):
+            table.add_row("timesteps over the tick", f"{sim['tick_overruns']:,}")
     _out.print(table)
     if sim["silent_populations"]:
         _err.print(f"[yellow]warning[/yellow]: silent layers: {sim['silent_populations']}")

@@ -49,9 +49,12 @@ def ann_accuracy(graph: LayerGraph, data: Dataset, batch: int = 512) -> float:
     return hits / len(data.x)
 
 
-def simulate_model(model: str | Path, data: Dataset, settings: SimulationSettings
-                   ) -> tuple[dict[str, Any], SpikingNet, SimResult]:
-    """Import, convert and simulate ``model`` on ``data``; return the report and the pieces."""
+def simulate_model(model: str | Path, data: Dataset, settings: SimulationSettings, *,
+                   trace_inputs: int = 0) -> tuple[dict[str, Any], SpikingNet, SimResult]:
+    """Import, convert and simulate ``model`` on ``data``; return the report and the pieces.
+
+    ``trace_inputs``: record the spike trace of the first this many inputs (for the backend).
+    """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     graph = load_onnx(model)
@@ -67,7 +70,8 @@ def simulate_model(model: str | Path, data: Dataset, settings: SimulationSetting
     t0 = time.perf_counter()
     result = simulate(net, data.x, data.y, presentation_s=settings.presentation_s,
                       encoder=settings.encoder, batch_size=settings.batch_size,
-                      seed=settings.seed, progress=settings.progress)
+                      seed=settings.seed, progress=settings.progress,
+                      trace_inputs=trace_inputs)
     times["simulate"] = time.perf_counter() - t0
     ann = ann_accuracy(graph, data)
 
@@ -119,8 +123,6 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
     ``activity_inputs`` samples), or of uniform random inputs when ``data`` is None (a warning in
     the report: traffic then reflects no real workload).
     """
-    from snncc.mapping import map_network
-
     sim = settings.simulation
     warnings: list[str] = []
     times: dict[str, float] = {}
@@ -144,18 +146,8 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
                       presentation_s=sim.presentation_s, encoder=sim.encoder,
                       batch_size=sim.batch_size, seed=sim.seed, progress=sim.progress)
     times["activity"] = time.perf_counter() - t0
-    mapping = map_network(net, hw, counts=result.rates, timesteps=result.steps,
-                          partitioner=settings.partitioner, seed=sim.seed,
-                          granularity=settings.granularity, placer=settings.placer)
+    mapping = map_activity(net, hw, result.rates, result.steps, settings)
     times.update(mapping.seconds)
-    if mapping.routing is not None:
-        from snncc.errors import DRCError
-        from snncc.mapping.drc import routing_violations
-
-        bad = routing_violations(mapping.routing.routing_entries, hw)
-        if bad:
-            raise DRCError(f"{len(bad)} router(s) over their routing table on {hw.name}; "
-                           f"first: {bad[0]}", [str(v) for v in bad])
     spikes = {k: float(v.sum()) for k, v in result.rates.items()}
     report = new_report(str(model), hw=hw.name, seed=sim.seed)
     report["network"] = network_section(graph, spikes)
@@ -168,8 +160,31 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
     return report, mapping, net
 
 
+def map_activity(net: SpikingNet, hw: Any, rates: dict[str, np.ndarray], steps: int,
+                 settings: CompileSettings) -> Any:
+    """Partition, place and route ``net`` on ``hw`` for the activity ``rates``.
+
+    ``rates``: spikes per neuron per inference. Routing tables over the chip's limit raise
+    :class:`DRCError`.
+    """
+    from snncc.errors import DRCError
+    from snncc.mapping import map_network
+    from snncc.mapping.drc import routing_violations
+
+    mapping = map_network(net, hw, counts=rates, timesteps=steps,
+                          partitioner=settings.partitioner, seed=settings.simulation.seed,
+                          granularity=settings.granularity, placer=settings.placer)
+    if mapping.routing is not None:
+        bad = routing_violations(mapping.routing.routing_entries, hw)
+        if bad:
+            raise DRCError(f"{len(bad)} router(s) over their routing table on {hw.name}; "
+                           f"first: {bad[0]}", [str(v) for v in bad])
+    return mapping
+
+
 def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]) -> Any:
     """The :class:`snncc.program.Program` of a compiled network (deterministic: no timings)."""
+    from snncc.backend.synmap import synapse_map
     from snncc.program import Program
 
     g = mapping.graph
@@ -191,6 +206,8 @@ def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]
         "flow_src": fl.src, "flow_packets": fl.packets, "flow_dst_ptr": fl.dst_ptr,
         "flow_dst": fl.dst,
     }
+    syn = synapse_map(g, mapping.part, [(p.name, p.size) for p in net.populations])
+    arrays.update(syn.to_arrays())
     if mapping.placement is not None:
         arrays["cluster_core"] = np.asarray(mapping.placement.core_of_cluster, np.int64)
     if mapping.routing is not None:
@@ -201,3 +218,54 @@ def build_program(net: SpikingNet, hw: Any, mapping: Any, report: dict[str, Any]
             "layer_names": list(g.layer_names), "unit_kinds": list(kinds),
             "timesteps": g.timesteps, "mapping": summary}
     return Program(net=net, hw=hw.to_dict(), mapping=arrays, meta=meta)
+
+
+def simulate_program(program: Any, data: Dataset, settings: SimulationSettings, *,
+                     trace_inputs: int = 0) -> tuple[dict[str, Any], SimResult]:
+    """Simulate a compiled Program's network on ``data`` (no ONNX graph: no ANN accuracy)."""
+    net = program.net
+    t0 = time.perf_counter()
+    result = simulate(net, data.x, data.y, presentation_s=settings.presentation_s,
+                      encoder=settings.encoder, batch_size=settings.batch_size,
+                      seed=settings.seed, progress=settings.progress,
+                      trace_inputs=trace_inputs)
+    seconds = time.perf_counter() - t0
+    report = new_report(str(program.meta.get("model", "program")), hw=program.meta.get("hw"),
+                        seed=settings.seed)
+    report["network"] = {"neurons": net.neurons,
+                         "synapses": int(sum(p.synapses for p in net.projections)),
+                         "layers": [{"name": p.name, "shape": list(p.shape), "neurons": p.size,
+                                     "spikes_per_inference": float(result.rates[p.name].sum())}
+                                    for p in net.populations]}
+    report["mapping"] = dict(program.meta.get("mapping", {}))
+    report["simulation"] = {
+        "data": data.name, "inputs": len(data.x), "timesteps": result.steps, "dt_s": net.dt,
+        "presentation_s": settings.presentation_s, "encoder": settings.encoder,
+        "accuracy": result.accuracy, "ann_accuracy": None,
+        "spikes_emitted": int(np.sum(result.spikes)),
+        "spikes_per_inference": float(np.mean(result.spikes)),
+        "synaptic_events_per_inference": float(np.mean(result.synaptic_events)),
+        "neuron_updates_per_inference": int(result.neuron_updates),
+        "silent_populations": list(result.silent), "seconds": {"simulate": seconds}}
+    return report, result
+
+
+def run_backend(report: dict[str, Any], program: Any, result: SimResult,
+                progress: bool | None = None) -> Any:
+    """Replay ``result``'s spike trace on ``program`` and add the backend's keys to ``report``.
+
+    ``simulation.spikes_emitted`` and ``packets_*`` then count the replayed inputs
+    (``simulation.backend_inputs``); the functional figures keep their own keys.
+    """
+    from snncc.backend import run
+    from snncc.errors import SimulationError
+
+    if result.trace is None or not len(result.trace):
+        raise SimulationError("the cycle-level backend needs a spike trace (trace_inputs > 0)")
+    t0 = time.perf_counter()
+    res = run(program, result.trace, progress=progress)
+    sim = report.setdefault("simulation", {})
+    sim["functional_spikes_emitted"] = sim.get("spikes_emitted")
+    sim.update(res.summary())
+    sim.setdefault("seconds", {})["backend"] = time.perf_counter() - t0
+    return res
