@@ -146,6 +146,9 @@ class BackendResult:
             "spike_disorder": self.spike_disorder,
             "tick_overruns": self.tick_overruns,
             "max_link_flits": int(self.link_flits.max(initial=0)),
+            # per directed link (tile, E/W/N/S), per inference; omitted on very large systems
+            "link_flits_per_inference": (self.link_flits / max(self.inputs, 1)).tolist()
+            if self.link_flits.shape[0] <= 4096 else None,
             "max_router_flits": int(self.router_flits.max(initial=0)),
             "events": dict(self.events),
         }
