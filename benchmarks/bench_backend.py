@@ -55,6 +55,7 @@ res = run(program, result.trace, progress=False)
 t_back = time.perf_counter() - t0
 s = res.summary()
 s.pop("energy_per_layer_J")
+s.pop("link_flits_per_inference")
 s.update(model=model, chip=chip, partitioner=partitioner, placer=placer, inputs=n,
          cores_used=report["mapping"]["cores_used"], spike_hops=report["mapping"]["spike_hops"],
          map_s=t_map, functional_s=t_fun, backend_s=t_back,
