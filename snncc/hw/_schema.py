@@ -177,6 +177,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "thermal_kappa": Key("float", "thermal coupling per grid step to neighbouring "
                                       "crossbars (cut off at 2 steps)", lo=0, hi=1,
                              hi_open=True),
+        "thermal_r_cell_K_per_W": _amount("temperature rise of a cell above its crossbar per "
+                                          "watt dissipated in it", "K/W", default=0.0),
+        "thermal_kappa_cell": Key("float", "thermal coupling per cell step between the cells "
+                                           "of one crossbar (cut off at 2 steps)", lo=0, hi=1,
+                                  hi_open=True, default=0.0),
         "leakage_W": _amount("leakage power per cell at leakage_T0_K", "W"),
         "leakage_T0_K": _positive("reference temperature of leakage_W", "K", default=300.0),
         "leakage_beta_per_K": _amount("exponential slope of leakage with temperature", "1/K",

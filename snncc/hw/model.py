@@ -165,7 +165,9 @@ class DeviceSpec:
     Endurance of a cell carrying current ``I_ij``: ``E_ij = E_0 (I_ref / I_ij) ** k`` with
     ``E_0 = endurance_cycles`` and ``k = endurance_exponent``. Temperature of crossbar ``i``:
     ``T_i = ambient_K + r_self (P_i + sum_j kappa ** d_ij P_j)`` over neighbours ``j`` at grid
-    distance ``d_ij <= 2``. Leakage per cell: ``leakage_W * exp(beta (T - leakage_T0_K))``.
+    distance ``d_ij <= 2`` (tiles). A cell is hotter than its crossbar by ``r_cell (P_c +
+    sum_k kappa_cell ** d_ck P_k)`` over the cells ``k`` of the same crossbar within ``d_ck <= 2``
+    cell steps. Leakage per cell: ``leakage_W * exp(beta (T - leakage_T0_K))``.
 
     Attributes:
         rows: Crossbar rows (must equal the core's ``input_axons``).
@@ -183,6 +185,10 @@ class DeviceSpec:
         ambient_K: Ambient temperature.
         thermal_r_self_K_per_W: Temperature rise of a crossbar per watt it dissipates.
         thermal_kappa: Coupling factor per grid step to neighbouring crossbars (cut off at 2).
+        thermal_r_cell_K_per_W: Temperature rise of a cell above its crossbar per watt
+            dissipated in the cell.
+        thermal_kappa_cell: Coupling factor per cell step between the cells of one crossbar
+            (cut off at 2).
         leakage_W: Leakage power per cell at ``leakage_T0_K``.
         leakage_T0_K: Reference temperature of ``leakage_W``.
         leakage_beta_per_K: Exponential slope of leakage with temperature.
@@ -203,6 +209,8 @@ class DeviceSpec:
     ambient_K: float = 300.0
     thermal_r_self_K_per_W: float
     thermal_kappa: float
+    thermal_r_cell_K_per_W: float = 0.0
+    thermal_kappa_cell: float = 0.0
     leakage_W: float
     leakage_T0_K: float = 300.0
     leakage_beta_per_K: float = 0.01
