@@ -11,11 +11,14 @@ from rich.progress import Progress
 from benchmarks import (  # noqa: F401
     bench_accuracy,
     bench_backend,
+    bench_device,
     bench_import,
     bench_mapping,
     bench_nengo,
+    bench_noc,
     bench_partition,
     bench_place,
+    bench_sdf,
     bench_sim,
 )
 from benchmarks._runner import REGISTRY, save

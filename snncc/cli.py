@@ -182,12 +182,14 @@ def _design_rule_check(graph: Any, hw_name: str, info: dict[str, Any], as_json: 
 @click.option("-o", "--out", "outdir", type=click.Path(file_okay=False, path_type=str),
               help="Write OUTDIR/report.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout (only it).")
+@click.option("--report", "html_report", is_flag=True,
+              help="Also write report.html (into OUTDIR with -o, else the current folder).")
 def simulate(model: str, hw_name: str | None, functional_only: bool, backend_inputs: int,
              partitioner: str, placer: str, spec: str, limit: int | None,
              normalize: tuple[float, float] | None, presentation_ms: float, dt_ms: float,
              synapse: str, tau_s_ms: float, encoder: str, maxpool: str, percentile: float,
              calibration: int, weight_bits: int | None, seed: int, outdir: str | None,
-             as_json: bool) -> None:
+             as_json: bool, html_report: bool) -> None:
     """Simulate MODEL (an ONNX file, or a program folder from `snncc compile`) on --data.
 
     The functional simulation gives the ANN's and the spiking network's accuracy, spikes and
@@ -224,6 +226,7 @@ def simulate(model: str, hw_name: str | None, functional_only: bool, backend_inp
         presentation_s=presentation_ms / 1000, encoder=encoder, weight_bits=weight_bits,
         calibration=calibration, seed=seed, progress=None if not as_json else False)
     trace = 0 if functional_only else backend_inputs
+    program = None
     if Path(model).is_dir():
         program = Program.load(model)
         if hw_name and Path(hw_name).stem != program.meta.get("hw"):
@@ -248,10 +251,16 @@ def simulate(model: str, hw_name: str | None, functional_only: bool, backend_inp
         run_backend(report, program, res, progress=None if not as_json else False)
     if outdir:
         write_json(f"{outdir}/report.json", report)
+    if html_report:
+        from snncc.report.html import write_html
+
+        page = write_html(Path(outdir or ".") / "report.html", report, program)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     _print_simulation(report)
+    if html_report:
+        _out.print(f"wrote {page}")
 
 
 def _si(value: float, unit: str) -> str:
@@ -305,10 +314,14 @@ def _print_simulation(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]warning[/yellow]: silent layers: {sim['silent_populations']}")
 
 
-from snncc._cli_compile import compile_cmd  # noqa: E402  (after cli is defined)
+from snncc._cli_bench import bench  # noqa: E402  (after cli is defined)
+from snncc._cli_compile import compile_cmd  # noqa: E402
+from snncc._cli_demo import demo  # noqa: E402
 from snncc._cli_hw import hw  # noqa: E402
 
+cli.add_command(bench)
 cli.add_command(compile_cmd)
+cli.add_command(demo)
 cli.add_command(hw)
 
 

@@ -22,7 +22,8 @@ from snncc.report import efficiency, network_section, new_report
 from snncc.sim import SimResult, simulate
 
 __all__ = [
-    "CompileSettings", "SimulationSettings", "ann_accuracy", "compile_model", "simulate_model"]
+    "CompileSettings", "SimulationSettings", "ann_accuracy", "compile_model", "schedule_crossbars",
+    "simulate_model"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ class CompileSettings:
     granularity: int = 4
     activity_inputs: int = 64
     random_inputs: int = 16
+    endurance: bool = False  # endurance-aware cell placement (mapping.endurance, eSpine)
+    thermal: bool = False  # thermal-aware hill climbing (mapping.thermal, Titirsha & Das)
 
 
 def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: CompileSettings
@@ -147,11 +150,19 @@ def compile_model(model: str | Path, hw: Any, data: Dataset | None, settings: Co
                       batch_size=sim.batch_size, seed=sim.seed, progress=sim.progress)
     times["activity"] = time.perf_counter() - t0
     mapping = map_activity(net, hw, result.rates, result.steps, settings)
+    device: dict[str, Any] = {}
+    if settings.endurance or settings.thermal:
+        from snncc.mapping.thermal import device_passes
+
+        mapping, device = device_passes(net, mapping, hw, endurance=settings.endurance,
+                                        thermal=settings.thermal,
+                                        inference_s=sim.presentation_s, seed=sim.seed)
     times.update(mapping.seconds)
     spikes = {k: float(v.sum()) for k, v in result.rates.items()}
     report = new_report(str(model), hw=hw.name, seed=sim.seed)
     report["network"] = network_section(graph, spikes)
     report["mapping"] = {**mapping.summary(), "compile_seconds": times}
+    report.update(device)
     report["activity"] = {"data": data.name, "inputs": len(xs), "timesteps": result.steps,
                           "spikes_per_inference": float(np.mean(result.spikes)),
                           "accuracy": result.accuracy}
@@ -269,3 +280,78 @@ def run_backend(report: dict[str, Any], program: Any, result: SimResult,
     sim.update(res.summary())
     sim.setdefault("seconds", {})["backend"] = time.perf_counter() - t0
     return res
+
+
+def schedule_crossbars(program: Any, hw: Any, report: dict[str, Any], crossbars: int,
+                       data: Dataset | None, settings: SimulationSettings, *,
+                       trace_inputs: int = 8) -> Any:
+    """Run ``program``'s clusters on ``crossbars`` crossbars (DFSynthesizer, mapping.sdf).
+
+    Profiles the first ``trace_inputs`` inputs of ``data`` (or the random inputs
+    :func:`compile_model` used), binds the clusters with a static order per crossbar
+    (``sdf``, and the load-balancing baseline for comparison), checks the guaranteed throughput
+    against the cycle-level backend running the same binding and adds ``report["dataflow"]``.
+
+    Returns:
+        The program with the binding (``cluster_core``, ``cluster_order``) and its routing.
+    """
+    from snncc.backend import cluster_counts, core_costs, run
+    from snncc.errors import DRCError, MappingError
+    from snncc.mapping import sdf
+    from snncc.mapping.drc import routing_violations
+    from snncc.mapping.route import Flows, route
+    from snncc.program import Program
+
+    a = program.mapping
+    if "cluster_core" not in a:
+        raise MappingError("--crossbars needs placed clusters (a --placer other than none)")
+    if not 1 <= crossbars <= hw.n_cores:
+        raise MappingError(f"--crossbars {crossbars}: {hw.name} has {hw.n_cores} crossbars "
+                           f"(cores); need 1 .. {hw.n_cores}")
+    t0 = time.perf_counter()
+    if data is None:  # the inputs compile_model profiled
+        rng = np.random.default_rng(settings.seed)
+        shape = program.net.inputs[0].shape
+        x = rng.random((trace_inputs, *shape), dtype=np.float32)
+    else:
+        x = data.x[:trace_inputs]
+    trace = simulate(program.net, x, presentation_s=settings.presentation_s,
+                     encoder=settings.encoder, batch_size=settings.batch_size,
+                     seed=settings.seed, progress=False, trace_inputs=len(x)).trace
+    flows = Flows(a["flow_src"], a["flow_packets"], a["flow_dst_ptr"], a["flow_dst"])
+    groups = sdf.packet_groups(trace, a)
+    costs = core_costs(hw)
+
+    def profile(core: np.ndarray) -> sdf.Profile:
+        counts = cluster_counts(program, trace, binding=core)
+        return sdf.profile_from_counts(counts, costs, groups=groups, core=core,
+                                       multicast=hw.noc.multicast)
+
+    placed = np.asarray(a["cluster_core"], np.int64)
+    base = profile(placed)
+    found = {m: sdf.bind(base, flows, hw, crossbars, method=m, placement=placed)
+             for m in ("balance", "sdf")}
+    checked = {m: sdf.analyse(profile(r.binding.core), flows, r.binding, hw)
+               for m, r in found.items()}
+    b = found["sdf"].binding
+    routing = route(flows, b.core, hw)
+    bad = routing_violations(routing.routing_entries, hw)
+    if bad:
+        raise DRCError(f"{len(bad)} router(s) over their routing table on {hw.name} with "
+                       f"{crossbars} crossbars; first: {bad[0]}", [str(v) for v in bad])
+    arrays = {**a, "cluster_core": b.core, "cluster_order": b.order,
+              "unit_core": b.core[np.asarray(a["unit_cluster"], np.int64)],
+              "link_load": routing.link_load, "routing_entries": routing.routing_entries}
+    bound = Program(net=program.net, hw=program.hw, mapping=arrays,
+                    meta={**program.meta, "crossbars": crossbars})
+    res = run(bound, trace, progress=False)
+    synapses = np.bincount(np.asarray(a["unit_cluster"], np.int64),
+                           weights=np.asarray(a["unit_synapses"], np.float64),
+                           minlength=placed.size)
+    report["dataflow"] = {
+        **sdf.summary(checked["sdf"], b, clusters=int(placed.size), baseline=checked["balance"],
+                      simulated_s=res.timestep_s, max_simulated_s=res.max_timestep_s,
+                      synapses=synapses, hw=hw),
+        "trace_inputs": len(x), "bind_seconds": found["sdf"].seconds,
+        "seconds": time.perf_counter() - t0}
+    return bound
