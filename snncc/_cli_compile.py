@@ -140,6 +140,12 @@ def _print_mapping(report: dict[str, Any]) -> None:
     _out.print(table)
     secs = m["compile_seconds"]
     _out.print("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in secs.items()))
+    if "dataflow" in report:
+        d = report["dataflow"]
+        _out.print(f"dataflow: {d['clusters']} clusters on {d['crossbars']} crossbars — "
+                   f"guaranteed {d['throughput_guaranteed']:,.0f} timesteps/s (load-balancing "
+                   f"binding {d['baseline_throughput_guaranteed']:,.0f}), simulated "
+                   f"{d['throughput_simulated']:,.0f}")
     if "endurance" in report:
         e = report["endurance"]
         _out.print(f"endurance: min lifetime {e['min_lifetime_s'] or float('inf'):.3g} s "
