@@ -6,10 +6,12 @@ The two binders of :func:`snncc.mapping.sdf.bind`, on plain arrays:
   worst-case segment times onto the crossbars (Graham 1969), clusters of a crossbar in index
   order. It only balances load.
 - :func:`improve` (ours): from a binding, best-improvement local search on the guaranteed period
-  itself: relocate or swap the clusters of the critical crossbar with those of the least-loaded
-  ones; every crossbar's clusters ordered by Jackson's rule (decreasing NI + delivery tail, which
-  minimises ``max(C_j + q_j)`` on one machine; Jackson 1955), so that clusters whose spikes travel
-  longest go first and their delivery overlaps the later segments.
+  of the peak timestep: relocate or swap the clusters of the critical crossbar with those of the
+  least-loaded ones; every crossbar's clusters ordered by Jackson's rule (decreasing NI +
+  delivery tail, which minimises ``max(C_j + q_j)`` on one machine; Jackson 1955), so that
+  clusters whose spikes travel longest go first and their delivery overlaps the later segments.
+- :func:`local` (ours, a second start): keep the placer's geometry — crossbars spread over the
+  placed clusters, each cluster on a near one — so that traffic stays spread over the mesh.
 
 Both keep every tile's buffer within its capacity (per-cluster peaks summed: never below the
 true per-timestep peak).
