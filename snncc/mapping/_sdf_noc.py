@@ -83,11 +83,12 @@ class Terms:
 
 
 def terms(profile: Any, rptr: np.ndarray, rcl: np.ndarray, core: np.ndarray, order: np.ndarray,
-          chip: Chip, exact: bool = True) -> Terms:
+          chip: Chip, exact: bool = True, window_work: float = 2e6) -> Terms:
     """Actor times of ``profile`` (a :class:`snncc.mapping.sdf.Profile`) under a binding.
 
     ``exact=False`` analyses one made-up timestep holding every cluster's and group's peak over
     the profile (one pass instead of T: the binding search's objective; not a bound).
+    ``window_work``: see :mod:`snncc.mapping._sdf_delay`.
     """
     topo = chip.topo
     g = profile.groups
@@ -107,7 +108,7 @@ def terms(profile: Any, rptr: np.ndarray, rcl: np.ndarray, core: np.ndarray, ord
         core, seq, np.ascontiguousarray(cycles, np.float64), np.asarray(gsrc, np.int64), gdp,
         gdc, np.ascontiguousarray(gcount, np.float64), np.ascontiguousarray(extra, np.float64),
         dptr, dcore, topo.cores_per_tile, *topo.grid, *topo.mesh, chip.router, chip.link,
-        chip.ilink, chip.flits, chip.gap, chip.depth, chip.multicast)
+        chip.ilink, chip.flits, chip.gap, chip.depth, chip.multicast, window_work)
     peak = packets.max(axis=0) if packets.shape[0] else np.zeros(k)
     run = profile.cycles.max(axis=0) if n_t else np.zeros(k)
     return Terms(run, peak * chip.gap, tail, dptr, dcore, pair, packets, float(max_load),
