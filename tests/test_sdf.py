@@ -313,6 +313,42 @@ def test_sdf_binding_never_worse_than_balance(seed: int, k: int) -> None:
     # the exact analysis of the result agrees with the binder's evaluation
     assert analyse(prof, flows, ours.binding, HW, buffer_spikes=10**6).period_cycles == \
         ours.period_cycles
+    # candidates the binder stopped analysing early were already worse than its choice
+    assert all(ours.candidates[n] > ours.period_cycles for n in ours.pruned)
+    assert ours.period_cycles == min(ours.candidates.values())
+
+
+def test_pruned_candidates_do_not_change_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopping hopeless analyses early picks the binding the full analyses pick."""
+    from snncc.mapping import _sdf_noc as K
+
+    full_terms = K.terms
+    room = BindOptions(buffer_spikes=10**6)
+    pruned = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        k, steps = 24, 8
+        pk = rng.integers(0, 40, (steps, k))  # traffic-bound: candidates differ by their NoC
+        prof = Profile(cycles=rng.integers(5, 40, (steps, k)), packets=pk, spikes=pk,
+                       steps=steps)
+        src = rng.integers(0, k, 3 * k)
+        dst = (src + rng.integers(1, k, src.size)) % k
+        flows = Flows(src=src, packets=np.ones(src.size), dst_ptr=np.arange(src.size + 1),
+                      dst=dst)
+        placed = rng.permutation(HW.n_cores)[:k]
+        monkeypatch.setattr(K, "terms", full_terms)
+        fast = bind(prof, flows, HW, 16, options=room, placement=placed)
+        monkeypatch.setattr(K, "terms", lambda *a, stop=np.inf, **kw: full_terms(*a, **kw))
+        slow = bind(prof, flows, HW, 16, options=room, placement=placed)
+        assert not slow.pruned
+        assert np.array_equal(fast.binding.core, slow.binding.core)
+        assert np.array_equal(fast.binding.order, slow.binding.order)
+        assert fast.period_cycles == slow.period_cycles
+        for n in fast.candidates:
+            assert (fast.candidates[n] == slow.candidates[n] if n not in fast.pruned
+                    else slow.candidates[n] >= fast.candidates[n] > fast.period_cycles)
+        pruned += len(fast.pruned)
+    assert pruned > 0
 
 
 def test_bad_crossbar_counts() -> None:

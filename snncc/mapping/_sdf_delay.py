@@ -219,7 +219,8 @@ def tails(core: np.ndarray, seq: np.ndarray, cycles: np.ndarray, gsrc: np.ndarra
           gdp: np.ndarray, gdc: np.ndarray, gcount: np.ndarray, extra: np.ndarray,
           dptr: np.ndarray, dcore: np.ndarray, cpt: int, gx: int, gy: int, mx: int, my: int,
           router: int, link: int, ilink: int, flits: int, gap: int, depth: int,
-          multicast: bool, window_work: float = 2e6):  # pragma: no cover - numba
+          multicast: bool, window_work: float = 2e6,
+          stop: float = np.inf):  # pragma: no cover - numba
     """Delivery bounds of every cluster under the binding ``core`` and order ``seq``.
 
     Args:
@@ -246,6 +247,8 @@ def tails(core: np.ndarray, seq: np.ndarray, cycles: np.ndarray, gsrc: np.ndarra
         depth: Flits per router input buffer.
         multicast: Multicast trees, else one copy per destination core.
         window_work: Budget of the time-window counts (module docstring).
+        stop: Give up after the first timestep whose bound exceeds it (the results then cover
+            the timesteps up to it: lower bounds of the whole run's).
 
     Returns:
         ``(tail, pair, packets, max_load, step_end)``: per cluster the largest delivery bound
@@ -591,6 +594,8 @@ def tails(core: np.ndarray, seq: np.ndarray, cycles: np.ndarray, gsrc: np.ndarra
                 pair[j] = max(pair[j], deliver - e[c])
                 end_t = max(end_t, deliver)
         step_end[t] = end_t
+        if end_t > stop:  # the caller only needs to know the bound exceeds ``stop``
+            break
     tail = np.zeros(k)
     for c in range(k):
         ta = core[c] // cpt

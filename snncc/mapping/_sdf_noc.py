@@ -68,7 +68,8 @@ class Terms:
     ``dptr``/``dcore``: distinct destination cores per cluster; ``pair``: the bound per
     (cluster, destination core); ``packets``: (T, k) packets per timestep under the binding;
     ``max_load``: the largest per-timestep link load; ``step_end``: per timestep, the bound on
-    its last segment end or delivery (before the barrier).
+    its last segment end or delivery (before the barrier); ``stopped``: the analysis gave up
+    early (:func:`terms`' ``stop``).
     """
 
     run: np.ndarray
@@ -80,15 +81,19 @@ class Terms:
     packets: np.ndarray
     max_load: float
     step_end: np.ndarray
+    stopped: bool = False
 
 
 def terms(profile: Any, rptr: np.ndarray, rcl: np.ndarray, core: np.ndarray, order: np.ndarray,
-          chip: Chip, exact: bool = True, window_work: float = 2e6) -> Terms:
+          chip: Chip, exact: bool = True, window_work: float = 2e6,
+          stop: float = np.inf) -> Terms:
     """Actor times of ``profile`` (a :class:`snncc.mapping.sdf.Profile`) under a binding.
 
     ``exact=False`` analyses one made-up timestep holding every cluster's and group's peak over
     the profile (one pass instead of T: the binding search's objective; not a bound).
-    ``window_work``: see :mod:`snncc.mapping._sdf_delay`.
+    ``window_work``: see :mod:`snncc.mapping._sdf_delay`. ``stop``: give up after the first
+    timestep whose bound (before the barrier) exceeds it; the terms then bound only the
+    timesteps analysed (``Terms.stopped``).
     """
     topo = chip.topo
     g = profile.groups
@@ -108,11 +113,11 @@ def terms(profile: Any, rptr: np.ndarray, rcl: np.ndarray, core: np.ndarray, ord
         core, seq, np.ascontiguousarray(cycles, np.float64), np.asarray(gsrc, np.int64), gdp,
         gdc, np.ascontiguousarray(gcount, np.float64), np.ascontiguousarray(extra, np.float64),
         dptr, dcore, topo.cores_per_tile, *topo.grid, *topo.mesh, chip.router, chip.link,
-        chip.ilink, chip.flits, chip.gap, chip.depth, chip.multicast, window_work)
+        chip.ilink, chip.flits, chip.gap, chip.depth, chip.multicast, window_work, stop)
     peak = packets.max(axis=0) if packets.shape[0] else np.zeros(k)
     run = profile.cycles.max(axis=0) if n_t else np.zeros(k)
     return Terms(run, peak * chip.gap, tail, dptr, dcore, pair, packets, float(max_load),
-                 step_end)
+                 step_end, bool(step_end.max(initial=0.0) > stop))
 
 
 @numba.njit(cache=True)

@@ -345,13 +345,18 @@ class BindOptions:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BindResult:
-    """A binding and what the binder measured: the exact guaranteed period of each candidate."""
+    """A binding and what the binder measured: the exact guaranteed period of each candidate.
+
+    ``pruned`` candidates were ruled out before their analysis ended: their ``candidates``
+    entry is a lower bound of their period, already above the chosen one.
+    """
 
     binding: Binding
     period_cycles: float
     candidates: dict[str, float] = field(default_factory=dict)
     moves: int = 0
     seconds: float = 0.0
+    pruned: tuple[str, ...] = ()
 
 
 def bind(profile: Profile, flows: Flows, hw: Any, crossbars: int, *, method: str = "sdf",
@@ -405,10 +410,18 @@ def bind(profile: Profile, flows: Flows, hw: Any, crossbars: int, *, method: str
     cap = float(chip.buffer_spikes if opts.buffer_spikes is None else opts.buffer_spikes)
     cpt = topo.cores_per_tile
 
-    def exact(core: np.ndarray, order: np.ndarray) -> float:
-        tm = K.terms(profile, rptr, rcl, core, order, chip)
+    def exact(core: np.ndarray, order: np.ndarray, best: float = np.inf,
+              peak: bool = False) -> tuple[float, bool]:
+        """(period, pruned) of a binding (``peak``: of the made-up peak timestep).
+
+        Pruned when a timestep's own bound alone exceeds ``best``; the period is then a lower
+        bound (the timesteps analysed).
+        """
+        tm = K.terms(profile, rptr, rcl, core, order, chip, not peak,
+                     stop=best - chip.barrier)
         seq = np.lexsort((np.arange(k), order, core))
-        return max(chip.tick, K.chain(seq, core, tm.run, tm.send, tm.tail)[0] + chip.barrier)
+        p = max(chip.tick, K.chain(seq, core, tm.run, tm.send, tm.tail)[0] + chip.barrier)
+        return p, tm.stopped
 
     frozen: dict[str, np.ndarray] = {}
 
@@ -431,7 +444,7 @@ def bind(profile: Profile, flows: Flows, hw: Any, crossbars: int, *, method: str
         core = (np.asarray(placement, np.int64) if placement is not None
                 else SB.slots(topo, k))
         order = np.zeros(k, np.int64)
-        p = exact(core, order)
+        p = exact(core, order)[0]
         return BindResult(Binding(core, order, "placement"), p, {"placement": p}, 0,
                           time.perf_counter() - t0)
     need = _held(profile, rptr, rcl).max(axis=0)  # summed per tile: never below its true peak
@@ -452,11 +465,42 @@ def bind(profile: Profile, flows: Flows, hw: Any, crossbars: int, *, method: str
         if near is not None:  # the placement's geometry, spread traffic
             refresh(near)
             cands["local"] = (near, objective(near)[1])
-    periods = {name: exact(c, o) for name, (c, o) in cands.items()}
-    name = min(periods, key=lambda n: (periods[n], list(cands).index(n)))
+    periods, pruned = _rank(cands, exact)
+    name = min((n for n in periods if n not in pruned),
+               key=lambda n: (periods[n], list(cands).index(n)))
     core, order = cands[name]
     return BindResult(Binding(core, order, method), periods[name], periods, moves,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, tuple(pruned))
+
+
+def _rank(cands: dict[str, tuple[np.ndarray, np.ndarray]], exact: Any
+          ) -> tuple[dict[str, float], list[str]]:
+    """Exact periods of the candidate bindings, and those pruned.
+
+    The most promising first (by their peak-timestep estimate); each analysis stops as soon as
+    one of its timesteps alone rules it out (``pruned``: its period is then a lower bound).
+    Identical candidates are analysed once.
+    """
+    names = list(cands)
+    est = {n: exact(*cands[n], peak=True)[0] for n in names}
+    periods: dict[str, float] = {}
+    pruned: list[str] = []
+    best = np.inf
+    for n in sorted(names, key=lambda n: (est[n], names.index(n))):
+        c, o = cands[n]
+        twin = next((m for m in periods if np.array_equal(cands[m][0], c)
+                     and np.array_equal(cands[m][1], o)), None)
+        if twin is not None:
+            periods[n] = periods[twin]
+            if twin in pruned:
+                pruned.append(n)
+            continue
+        periods[n], cut = exact(c, o, best)
+        if cut:
+            pruned.append(n)
+        else:
+            best = min(best, periods[n])
+    return {n: periods[n] for n in names}, pruned
 
 
 def summary(analysis: Analysis, binding: Binding, *, clusters: int,
